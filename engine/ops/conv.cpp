@@ -1,0 +1,108 @@
+// conv2d: shape checks, forward dispatch and the three gradients together.
+// Kernels: kernels/cpu/conv*.cpp; index maths: kernels/common/conv.h.
+//   d input  = conv_transpose(dy, w)          (col2im / depthwise scatter)
+//   d weight = Σ_n dy[n] ⋆ x[n]               (dy · colᵀ accumulated over images)
+//   d bias   = Σ_{n, oh, ow} dy
+#include "engine/ops/conv.h"
+
+#include "engine/ops/op_util.h"
+#include "kernels/cpu/conv.h"
+
+namespace xgd {
+
+using autograd::record;
+using kernels::cpu::ConvGeom;
+using Grads = std::vector<Tensor>;
+using Need = std::vector<bool>;
+
+namespace {
+
+std::string params_str(const Conv2dParams& p) {
+  return detail::concat("stride=(", p.stride[0], ", ", p.stride[1], "), padding=(", p.padding[0],
+                        ", ", p.padding[1], "), dilation=(", p.dilation[0], ", ", p.dilation[1],
+                        "), groups=", p.groups);
+}
+
+// Validates the arguments as PyTorch's conv2d does (4-d batched input only) and returns the
+// geometry; every message names conv2d and the offending shapes/values.
+ConvGeom check_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                      const Conv2dParams& p) {
+  const char* op = "conv2d";
+  ops::check_float_input(x, op, "input");
+  ops::check_float_input(weight, op, "weight");
+  check_same_device_dtype(x, weight, op);
+  ops::require_cpu(x, op);
+  check_dim(x, 4, op, "input (N, C, H, W)");
+  check_dim(weight, 4, op, "weight (C_out, C_in / groups, KH, KW)");
+  for (int i = 0; i < 2; ++i) {
+    XGD_CHECK(p.stride[i] > 0, op, ": stride must be positive, got ", params_str(p));
+    XGD_CHECK(p.dilation[i] > 0, op, ": dilation must be positive, got ", params_str(p));
+    XGD_CHECK(p.padding[i] >= 0, op, ": padding must be non-negative, got ", params_str(p));
+  }
+  XGD_CHECK(p.groups > 0, op, ": groups must be positive, got ", params_str(p));
+  const Shape& xs = x.shape();
+  const Shape& ws = weight.shape();
+  XGD_CHECK(ws[0] > 0 && ws[1] > 0 && ws[2] > 0 && ws[3] > 0, op, ": weight ", weight.str(),
+            " has an empty dim");
+  XGD_CHECK(xs[1] > 0 && xs[2] > 0 && xs[3] > 0, op, ": input ", x.str(),
+            " has an empty channel or spatial dim");
+  XGD_CHECK(xs[1] % p.groups == 0, op, ": groups=", p.groups, " does not divide the ", xs[1],
+            " input channels of ", x.str());
+  XGD_CHECK(ws[0] % p.groups == 0, op, ": groups=", p.groups, " does not divide the ", ws[0],
+            " output channels of weight ", weight.str());
+  XGD_CHECK(ws[1] * p.groups == xs[1], op, ": input ", x.str(), " has ", xs[1],
+            " channels but weight ", weight.str(), " with groups=", p.groups, " expects ",
+            ws[1] * p.groups);
+  if (bias.defined()) {
+    ops::check_float_input(bias, op, "bias");
+    check_same_device_dtype(x, bias, op);
+    XGD_CHECK(bias.dim() == 1 && bias.size(0) == ws[0], op, ": bias ", bias.str(),
+              " must have shape [", ws[0], "] (C_out of weight ", weight.str(), ")");
+  }
+  ConvGeom g = kernels::cpu::conv_geom(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], p.stride[0],
+                                       p.stride[1], p.padding[0], p.padding[1], p.dilation[0],
+                                       p.dilation[1], p.groups);
+  XGD_CHECK(g.OH > 0 && g.OW > 0, op, ": kernel ", ws[2], "x", ws[3], " (dilated ",
+            p.dilation[0] * (ws[2] - 1) + 1, "x", p.dilation[1] * (ws[3] - 1) + 1,
+            ") is larger than the padded input ", xs[2] + 2 * p.padding[0], "x",
+            xs[3] + 2 * p.padding[1], " of ", x.str(), " (", params_str(p), ")");
+  return g;
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
+              const Conv2dParams& params) {
+  const ConvGeom g = check_conv2d(x, weight, bias, params);
+  Tensor out = Tensor::empty({g.N, g.K, g.OH, g.OW}, x.dtype(), x.device());
+  dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
+    kernels::cpu::conv2d_forward<T>(g, x.data<T>(), weight.data<T>(),
+                                    bias.defined() ? bias.data<T>() : nullptr, out.data<T>());
+  });
+  if (!autograd::needs_grad({&x, &weight, &bias})) return out;
+  // Saved only where a gradient will need them: x for dweight, weight for dinput.
+  Tensor xs = weight.requires_grad() ? x.detach() : Tensor();
+  Tensor ws = x.requires_grad() ? weight.detach() : Tensor();
+  return record(out, "conv2d", {x, weight, bias}, [g, xs, ws](const Tensor& dy, const Need& need) {
+    XGD_CHECK(dy.shape() == Shape({g.N, g.K, g.OH, g.OW}), "conv2d backward: gradient ", dy.str(),
+              " does not match the output shape");
+    Grads grads(3);
+    dispatch_float(dy.dtype(), "conv2d backward", [&]<class T>() {
+      if (need[0]) {
+        grads[0] = Tensor::empty({g.N, g.C, g.H, g.W}, dy.dtype(), dy.device());
+        kernels::cpu::conv2d_backward_data<T>(g, dy.data<T>(), ws.data<T>(), grads[0].data<T>());
+      }
+      if (need[1]) {
+        grads[1] = Tensor::empty({g.K, g.Cg(), g.KH, g.KW}, dy.dtype(), dy.device());
+        kernels::cpu::conv2d_backward_weight<T>(g, xs.data<T>(), dy.data<T>(), grads[1].data<T>());
+      }
+      if (need[2]) {
+        grads[2] = Tensor::empty({g.K}, dy.dtype(), dy.device());
+        kernels::cpu::conv2d_backward_bias<T>(g, dy.data<T>(), grads[2].data<T>());
+      }
+    });
+    return grads;
+  });
+}
+
+}  // namespace xgd
