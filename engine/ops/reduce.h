@@ -1,7 +1,9 @@
-// Reductions over all elements or over given dims (negative dims count from the end).
+// Reductions over all elements or over given dims (negative dims count from the end; an empty
+// dims list means all dims, as PyTorch's sum(x, dim=[]); a repeated dim is an error).
 // max/min backward sends the gradient to the first occurrence of the extreme value when
 // reducing over one dim (as PyTorch's max(dim)), and splits it evenly among ties when reducing
-// over all elements (as PyTorch's max()).
+// over all elements (as PyTorch's max()) or over several dims (as PyTorch's amax/amin).
+// NaN propagates through max/min (and argmax returns the first NaN), as in PyTorch.
 #pragma once
 #include <vector>
 
