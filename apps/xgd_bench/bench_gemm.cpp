@@ -1,4 +1,4 @@
-// xgd_bench gemm [--threads N] [--isa auto|avx512|avx2|generic] [--reps R]
+// xgd_bench gemm [--threads N] [--isa auto|avx512|avx2|generic] [--reps R] [--case M,N,K,ta,tb]
 // Our SGEMM (kernels/cpu/gemm.cpp, the production kernel) against OpenBLAS cblas_sgemm, both on
 // the same row-major problems with the same thread count, median of several reps. One line per
 // case ending in `ratio <ours/openblas>` (DESIGN.md §4).
@@ -52,6 +52,7 @@ std::vector<float> random_matrix(int64_t n, uint32_t seed) {
 int run(const std::vector<std::string>& args) {
   int threads = omp_get_max_threads(), reps_override = 0;
   kernels::cpu::GemmIsa isa = kernels::cpu::GemmIsa::Auto;
+  std::vector<GemmCase> cases = kCases;
   for (size_t i = 0; i < args.size(); ++i) {
     auto value = [&]() -> const std::string& {
       XGD_CHECK(i + 1 < args.size(), "xgd_bench gemm: ", args[i], " needs a value");
@@ -61,6 +62,14 @@ int run(const std::vector<std::string>& args) {
       threads = std::stoi(value());
     } else if (args[i] == "--reps") {
       reps_override = std::stoi(value());
+    } else if (args[i] == "--case") {
+      long long m, n, k;
+      int ta, tb;
+      const std::string& v = value();
+      XGD_CHECK(std::sscanf(v.c_str(), "%lld,%lld,%lld,%d,%d", &m, &n, &k, &ta, &tb) == 5 &&
+                    m > 0 && n > 0 && k > 0,
+                "xgd_bench gemm: --case wants M,N,K,ta,tb (positive sizes), got ", v);
+      cases = {{m, n, k, ta != 0, tb != 0}};
     } else if (args[i] == "--isa") {
       const std::string& v = value();
       if (v == "auto")
@@ -75,7 +84,7 @@ int run(const std::vector<std::string>& args) {
         XGD_FAIL("xgd_bench gemm: unknown --isa ", v, " (auto|avx512|avx2|generic)");
     } else {
       XGD_FAIL("xgd_bench gemm: unknown option ", args[i],
-               " (usage: xgd_bench gemm [--threads N] [--isa I] [--reps R])");
+               " (usage: xgd_bench gemm [--threads N] [--isa I] [--reps R] [--case M,N,K,ta,tb])");
     }
   }
   XGD_CHECK(threads >= 1, "xgd_bench gemm: --threads must be >= 1, got ", threads);
@@ -93,7 +102,7 @@ int run(const std::vector<std::string>& args) {
         "kernels on this CPU; run with OPENBLAS_CORETYPE=SkylakeX for a fair peer\n");
   std::printf("# threads %d, our micro-kernel %s, openblas core %s\n", threads,
               kernels::cpu::gemm_isa_name(kernels::cpu::sgemm_isa()), openblas_get_corename());
-  for (const GemmCase& c : kCases) {
+  for (const GemmCase& c : cases) {
     // Stored shapes: A (M, K) or (K, M) when ta; B (K, N) or (N, K) when tb.
     const int64_t lda = c.ta ? c.M : c.K, ldb = c.tb ? c.K : c.N, ldc = c.N;
     std::vector<float> A = random_matrix(c.M * c.K, 1), B = random_matrix(c.K * c.N, 2);

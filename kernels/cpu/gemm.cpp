@@ -199,10 +199,16 @@ void sgemm_block(const Config& cfg, bool ta, bool tb, int64_t i_begin, int64_t i
     for (int64_t pc = 0; pc < K; pc += cfg.kc) {
       const int64_t kc = std::min(cfg.kc, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;
-      pack_a(ta, A, lda, ic, mc, pc, kc, Ap, MR);
+      if (cfg.kernel.pack_a)
+        cfg.kernel.pack_a(ta, A, lda, ic, mc, pc, kc, Ap);
+      else
+        pack_a(ta, A, lda, ic, mc, pc, kc, Ap, MR);
       for (int64_t jc = j_begin; jc < j_end; jc += cfg.nc) {
         const int64_t nc = std::min(cfg.nc, j_end - jc);
-        pack_b(tb, B, ldb, pc, kc, jc, nc, Bp, NR);
+        if (cfg.kernel.pack_b)
+          cfg.kernel.pack_b(tb, B, ldb, pc, kc, jc, nc, Bp);
+        else
+          pack_b(tb, B, ldb, pc, kc, jc, nc, Bp, NR);
         for (int64_t ir = 0; ir < mc; ir += MR) {
           const int64_t mr = std::min<int64_t>(MR, mc - ir);
           for (int64_t jr = 0; jr < nc; jr += NR) {

@@ -32,9 +32,19 @@ namespace detail {
 using SgemmMicroKernel = void (*)(int64_t kc, const float* Ap, const float* Bp, float* C,
                                   int64_t ldc, int64_t mr, int64_t nr, float alpha, float beta);
 
+// Packing of one block into micro-panels for a kernel of tile MR×NR, zero-padded to whole tiles:
+//   Ap (ceil(mc/MR) panels of kc × MR) <- op(A)[i0 : i0+mc, p0 : p0+kc]
+//   Bp (ceil(nc/NR) panels of kc × NR) <- op(B)[p0 : p0+kc, j0 : j0+nc]
+using SgemmPackA = void (*)(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc,
+                            int64_t p0, int64_t kc, float* Ap);
+using SgemmPackB = void (*)(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc,
+                            int64_t j0, int64_t nc, float* Bp);
+
 struct SgemmKernelInfo {
   SgemmMicroKernel fn;
   int mr, nr;  // register tile: rows of C (broadcast from A), cols of C (vectors of B)
+  SgemmPackA pack_a = nullptr;  // SIMD packing for this tile; nullptr: the portable one
+  SgemmPackB pack_b = nullptr;
 };
 
 SgemmKernelInfo sgemm_kernel_avx512();  // gemm_avx512.cpp (compiled with -mavx512f)

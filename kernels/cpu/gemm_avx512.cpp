@@ -8,6 +8,11 @@
 // >= 8 independent accumulators; 28 also amortises the loads).
 #include <immintrin.h>
 
+// GCC 12 flags _mm512_undefined_ps() inside the masked intrinsics as uninitialized (GCC bug
+// 105593, fixed in GCC 13); the masked-off lanes are never read.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "kernels/cpu/gemm.h"
 
 namespace xgd::kernels::cpu::detail {
@@ -71,10 +76,103 @@ void kernel_14x32(int64_t kc, const float* Ap, const float* Bp, float* C, int64_
   }
 }
 
+// ---------------------------------------------------------------- packing
+// Packing reads rows of A or B along k and must write them along the panel's other dimension:
+// 16×16 in-register transposes turn 16 row loads into 16 contiguous panel rows (4 shuffle
+// stages, 64 shuffles per 256 floats) instead of 256 scalar scattered stores.
+
+__mmask16 first_n(int64_t n) {
+  return n >= 16 ? __mmask16(0xFFFF) : n <= 0 ? __mmask16(0) : __mmask16((1u << n) - 1);
+}
+
+// r[i] (row i, 16 values) -> r[c] (column c, 16 values).
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  // r[4g + c], lane l: column 4l + c of rows 4g .. 4g+3.
+  for (int g = 0; g < 16; g += 4) {
+    r[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
+    r[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
+    r[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
+    r[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
+  }
+  for (int h = 0; h < 16; h += 8)
+    for (int c = 0; c < 4; ++c) {
+      t[h + c] = _mm512_shuffle_f32x4(r[h + c], r[h + 4 + c], 0x88);
+      t[h + 4 + c] = _mm512_shuffle_f32x4(r[h + c], r[h + 4 + c], 0xDD);
+    }
+  for (int c = 0; c < 8; ++c) {
+    r[c] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0x88);
+    r[c + 8] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0xDD);
+  }
+}
+
+// Loads up to 16 rows (`rows` live, the rest zero) of `kn` (<= 16) values at src + i·ld,
+// transposes, and stores column c (k = c) with `store_mask` at dst + c·dst_ld, for c < kn.
+inline void transpose_block(const float* src, int64_t ld, int64_t rows, int64_t kn, float* dst,
+                            int64_t dst_ld, __mmask16 store_mask) {
+  __m512 r[16];
+  const __mmask16 km = first_n(kn);
+  for (int i = 0; i < 16; ++i)
+    r[i] = i < rows ? _mm512_maskz_loadu_ps(km, src + i * ld) : _mm512_setzero_ps();
+  transpose16(r);
+  for (int c = 0; c < kn; ++c) _mm512_mask_storeu_ps(dst + c * dst_ld, store_mask, r[c]);
+}
+
+void pack_a_14(bool trans, const float* A, int64_t lda, int64_t i0, int64_t mc, int64_t p0,
+               int64_t kc, float* Ap) {
+  const __mmask16 tile = first_n(kMR);
+  for (int64_t ir = 0; ir < mc; ir += kMR) {
+    const int64_t rows = mc - ir < kMR ? mc - ir : kMR;
+    float* dst = Ap + ir * kc;  // (kc, MR)
+    if (!trans) {
+      // A (M, K): 14 rows × 16 k per transpose.
+      const float* src = A + (i0 + ir) * lda + p0;
+      for (int64_t k = 0; k < kc; k += 16)
+        transpose_block(src + k, lda, rows, kc - k < 16 ? kc - k : 16, dst + k * kMR, kMR, tile);
+    } else {
+      // A stored (K, M): each k is `rows` contiguous values; the mask zero-fills the padding.
+      const __mmask16 live = first_n(rows);
+      const float* src = A + p0 * lda + i0 + ir;
+      for (int64_t k = 0; k < kc; ++k)
+        _mm512_mask_storeu_ps(dst + k * kMR, tile, _mm512_maskz_loadu_ps(live, src + k * lda));
+    }
+  }
+}
+
+void pack_b_32(bool trans, const float* B, int64_t ldb, int64_t p0, int64_t kc, int64_t j0,
+               int64_t nc, float* Bp) {
+  for (int64_t jr = 0; jr < nc; jr += kNR) {
+    const int64_t cols = nc - jr < kNR ? nc - jr : kNR;
+    float* dst = Bp + jr * kc;  // (kc, NR), 64-byte aligned
+    if (!trans) {
+      // B (K, N): two (masked) vectors per k.
+      const __mmask16 m0 = first_n(cols), m1 = first_n(cols - 16);
+      const float* src = B + p0 * ldb + j0 + jr;
+      for (int64_t k = 0; k < kc; ++k) {
+        _mm512_store_ps(dst + k * kNR, _mm512_maskz_loadu_ps(m0, src + k * ldb));
+        _mm512_store_ps(dst + k * kNR + 16, _mm512_maskz_loadu_ps(m1, src + k * ldb + 16));
+      }
+    } else {
+      // B stored (N, K): the panel's two 16-column halves × 16 k per step.
+      const float* src = B + (j0 + jr) * ldb + p0;
+      const int64_t rows0 = cols < 16 ? cols : 16, rows1 = cols > 16 ? cols - 16 : 0;
+      for (int64_t k = 0; k < kc; k += 16) {
+        const int64_t kn = kc - k < 16 ? kc - k : 16;
+        transpose_block(src + k, ldb, rows0, kn, dst + k * kNR, kNR, 0xFFFF);
+        transpose_block(src + 16 * ldb + k, ldb, rows1, kn, dst + k * kNR + 16, kNR, 0xFFFF);
+      }
+    }
+  }
+}
+
 }  // namespace
 
 SgemmKernelInfo sgemm_kernel_avx512() {
-  return {&kernel_14x32, kMR, kNR};
+  return {&kernel_14x32, kMR, kNR, &pack_a_14, &pack_b_32};
 }
 
 }  // namespace xgd::kernels::cpu::detail
