@@ -7,7 +7,9 @@
 namespace xgd {
 
 Tensor concat(const std::vector<Tensor>& tensors, int64_t dim);
-// Elements [start, end) along dim (end clamped to the size; step 1). Copies.
+// Elements [start, end) along dim (step 1). Copies. As Python indexing, negative start/end
+// count from the end and an end past the size is clamped (INT64_MAX = to the end); a start
+// outside [-size, size] or an end before start is an error (PyTorch would return empty).
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end);
 
 }  // namespace xgd

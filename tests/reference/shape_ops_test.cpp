@@ -1,0 +1,84 @@
+// concat and slice against PyTorch (fixtures from tests/reference/ops_shape.py). Both are
+// copies: forward and gradients are bit-exact (atol = rtol = 0).
+#include <gtest/gtest.h>
+
+#include "engine/autograd.h"
+#include "engine/ops/shape_ops.h"
+#include "tests/support/fixture.h"
+
+namespace xgd {
+namespace {
+
+using test::Fixture;
+
+// Expects `fn` to throw xgd::Error whose message contains each of `parts`.
+template <class Fn>
+void expect_error(Fn fn, std::initializer_list<const char*> parts) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected xgd::Error containing '" << *parts.begin() << "'";
+  } catch (const Error& e) {
+    for (const char* p : parts)
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
+          << "message '" << e.what() << "' lacks '" << p << "'";
+  }
+}
+
+TEST(ShapeOpsErrors, BadInputs) {
+  Tensor a = Tensor::zeros({2, 3, 4}), b = Tensor::zeros({2, 5, 4});
+  expect_error([&] { concat({a, b}, 2); }, {"concat", "tensors[1]", "[2, 5, 4]", "outside dim 2"});
+  expect_error([&] { concat({a, Tensor::zeros({2, 3})}, 0); }, {"concat", "tensors[1]"});
+  expect_error([&] { concat({}, 0); }, {"concat", "at least one"});
+  expect_error([&] { concat({a, Tensor::zeros({2, 3, 4}, DType::F64)}, 0); }, {"concat"});
+  expect_error([&] { concat({a, a}, 3); }, {"concat", "dim 3 out of range"});
+  expect_error([&] { concat({a, Tensor()}, 0); }, {"concat"});
+  expect_error([&] { slice(a, 1, 4, 5); }, {"slice", "start 4 out of range", "[2, 3, 4]"});
+  expect_error([&] { slice(a, 1, -4, 2); }, {"slice", "start -4 out of range"});
+  expect_error([&] { slice(a, 2, 3, 1); }, {"slice", "before start"});
+  expect_error([&] { slice(a, 2, 0, -5); }, {"slice", "end -5 out of range"});
+  expect_error([&] { slice(a, -4, 0, 1); }, {"slice", "dim -4 out of range"});
+}
+
+// Non-float tensors concatenate and slice too (masks, labels); they carry no gradient.
+TEST(ShapeOpsReference, IntegerTensors) {
+  Tensor a = Tensor::from_vector({1, 2, 3, 4}, {2, 2}, DType::I64);
+  Tensor b = Tensor::from_vector({5, 6}, {2, 1}, DType::I64);
+  Tensor c = concat({a, b}, 1);
+  EXPECT_EQ(c.shape(), (Shape{2, 3}));
+  EXPECT_EQ(c.to_vector(), (std::vector<double>{1, 2, 5, 3, 4, 6}));
+  EXPECT_EQ(slice(c, 1, 1, 100).to_vector(), (std::vector<double>{2, 5, 4, 6}));
+  EXPECT_EQ(slice(c, 0, 1, 1).numel(), 0);  // start == end: empty
+}
+
+TEST(ShapeOpsReference, Concat) {
+  for (auto& c : test::fixture_cases("concat")) {
+    Fixture f = test::load_fixture("concat", c);
+    SCOPED_TRACE(f.path);
+    const int64_t n = static_cast<int64_t>(f.number("count"));
+    std::vector<Tensor> xs;
+    for (int64_t i = 0; i < n; ++i)
+      xs.push_back(f["x" + std::to_string(i)].clone().detach().requires_grad_());
+    Tensor out = concat(xs, static_cast<int64_t>(f.number("dim")));
+    EXPECT_ALL_CLOSE(out, f["out"], 0, 0);
+    out.backward(f["grad_out"]);
+    for (int64_t i = 0; i < n; ++i)
+      EXPECT_ALL_CLOSE(xs[i].grad(), f["grad_x" + std::to_string(i)], 0, 0);
+  }
+}
+
+TEST(ShapeOpsReference, Slice) {
+  for (auto& c : test::fixture_cases("slice")) {
+    Fixture f = test::load_fixture("slice", c);
+    SCOPED_TRACE(f.path);
+    Tensor x = f["x"].clone().detach().requires_grad_();
+    Tensor out =
+        slice(x, static_cast<int64_t>(f.number("dim")), static_cast<int64_t>(f.number("start")),
+              static_cast<int64_t>(f.number("end")));
+    EXPECT_ALL_CLOSE(out, f["out"], 0, 0);
+    out.backward(f["grad_out"]);
+    EXPECT_ALL_CLOSE(x.grad(), f["grad_x"], 0, 0);
+  }
+}
+
+}  // namespace
+}  // namespace xgd
