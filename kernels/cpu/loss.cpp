@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "kernels/common/loss.h"
+#include "kernels/cpu/softmax.h"  // exp_k
 
 namespace xgd::kernels::cpu {
 
@@ -33,7 +34,7 @@ void block_lse(const T* x, int64_t C, int64_t P, int64_t len, T scale, T* lse) {
   }
   for (int64_t c = 0; c < C; ++c) {
     const T* p = x + c * P;
-    for (int64_t i = 0; i < len; ++i) s[i] += std::exp(p[i] * scale - m[i]);
+    for (int64_t i = 0; i < len; ++i) s[i] += exp_k(p[i] * scale - m[i]);
   }
   for (int64_t i = 0; i < len; ++i) lse[i] = m[i] + std::log(s[i]);
 }
@@ -89,11 +90,11 @@ void cross_entropy_backward(const T* x, const int64_t* labels, const T* lse, int
     const int64_t* yb = labels + n * P + p0;
     const T* lb = lse + n * P + p0;
     T w[kBlock];  // (len,) scale on kept pixels, 0 on ignored ones
-    for (int64_t i = 0; i < len; ++i) w[i] = yb[i] == ignore_index ? T(0) : scale;
+    for (int64_t i = 0; i < len; ++i) w[i] = static_cast<T>(yb[i] != ignore_index) * scale;
     for (int64_t c = 0; c < C; ++c) {
       const T* xc = x + (n * C + c) * P + p0;
       T* dc = dx + (n * C + c) * P + p0;
-      for (int64_t i = 0; i < len; ++i) dc[i] = ce_grad(xc[i], lb[i], yb[i] == c, w[i]);
+      for (int64_t i = 0; i < len; ++i) dc[i] = ce_grad(exp_k(xc[i] - lb[i]), yb[i] == c, w[i]);
     }
   }
 }
@@ -107,21 +108,38 @@ void kl_div_forward(const T* t, const T* s, int64_t N, int64_t C, int64_t P, T i
   for (int64_t k = 0; k < b.total; ++k) {
     const int64_t n = k / b.per_image, p0 = (k % b.per_image) * kBlock;
     const int64_t len = std::min(kBlock, P - p0);
-    const int64_t off = n * C * P + p0, poff = n * P + p0;
-    T* lt = lse_t + poff;
-    T* ls = lse_s + poff;
-    T* kb = kl + poff;  // (len,)
-    block_lse(t + off, C, P, len, inv_tau, lt);
-    block_lse(s + off, C, P, len, inv_tau, ls);
-    for (int64_t i = 0; i < len; ++i) kb[i] = 0;
-    for (int64_t c = 0; c < C; ++c) {
-      const T* tc = t + off + c * P;
-      const T* sc = s + off + c * P;
-      for (int64_t i = 0; i < len; ++i)
-        kb[i] += kl_term(tc[i] * inv_tau - lt[i], sc[i] * inv_tau - ls[i]);
+    const T* tb = t + n * C * P + p0;  // (C, P) planes from pixel p0
+    const T* sb = s + n * C * P + p0;
+    // Per pixel: max of z = x / tau, then one pass of sums (kl_from_sums in common/loss.h).
+    T mt[kBlock], ms[kBlock], st[kBlock], ss[kBlock], a[kBlock];
+    for (int64_t i = 0; i < len; ++i)
+      mt[i] = tb[i] * inv_tau, ms[i] = sb[i] * inv_tau, st[i] = ss[i] = a[i] = 0;
+    for (int64_t c = 1; c < C; ++c) {
+      const T *tc = tb + c * P, *sc = sb + c * P;
+      for (int64_t i = 0; i < len; ++i) {
+        const T zt = tc[i] * inv_tau, zs = sc[i] * inv_tau;
+        mt[i] = zt > mt[i] ? zt : mt[i];
+        ms[i] = zs > ms[i] ? zs : ms[i];
+      }
     }
+    for (int64_t c = 0; c < C; ++c) {
+      const T *tc = tb + c * P, *sc = sb + c * P;
+      for (int64_t i = 0; i < len; ++i) {
+        const T zt = tc[i] * inv_tau, zs = sc[i] * inv_tau;
+        const T et = exp_k(zt - mt[i]);
+        st[i] += et;
+        ss[i] += exp_k(zs - ms[i]);
+        a[i] += et * (zt - zs);
+      }
+    }
+    T *lt = lse_t + n * P + p0, *ls = lse_s + n * P + p0, *kb = kl + n * P + p0;  // (len,)
     double sum = 0;
-    for (int64_t i = 0; i < len; ++i) sum += kb[i];
+    for (int64_t i = 0; i < len; ++i) {
+      lt[i] = mt[i] + std::log(st[i]);
+      ls[i] = ms[i] + std::log(ss[i]);
+      kb[i] = kl_from_sums(a[i], st[i], ss[i], mt[i], ms[i]);
+      sum += kb[i];
+    }
     part[k] = sum;
   }
   double sum = 0;
@@ -146,12 +164,15 @@ void kl_div_backward(const T* t, const T* s, const T* lse_t, const T* lse_s, con
       if (ds) {
         T* d = ds + off;
         for (int64_t i = 0; i < len; ++i)
-          d[i] = kl_grad_student(tc[i] * inv_tau - lt[i], sc[i] * inv_tau - ls[i], c_z);
+          d[i] =
+              kl_grad_student(exp_k(tc[i] * inv_tau - lt[i]), exp_k(sc[i] * inv_tau - ls[i]), c_z);
       }
       if (dt) {
         T* d = dt + off;
-        for (int64_t i = 0; i < len; ++i)
-          d[i] = kl_grad_teacher(tc[i] * inv_tau - lt[i], sc[i] * inv_tau - ls[i], kb[i], c_z);
+        for (int64_t i = 0; i < len; ++i) {
+          const T a = tc[i] * inv_tau - lt[i], b2 = sc[i] * inv_tau - ls[i];
+          d[i] = kl_grad_teacher(exp_k(a), a, b2, kb[i], c_z);
+        }
       }
     }
   }

@@ -21,11 +21,11 @@ void softmax_row(const T* x, T* y, int64_t n, bool log) {
   for (int64_t c = 1; c < n; ++c) m = x[c] > m ? x[c] : m;
   T s = 0;
   if (log) {
-    for (int64_t c = 0; c < n; ++c) s += std::exp(x[c] - m);
+    for (int64_t c = 0; c < n; ++c) s += exp_k(x[c] - m);
     const T lse = m + std::log(s);
     for (int64_t c = 0; c < n; ++c) y[c] = x[c] - lse;
   } else {
-    for (int64_t c = 0; c < n; ++c) s += (y[c] = std::exp(x[c] - m));
+    for (int64_t c = 0; c < n; ++c) s += (y[c] = exp_k(x[c] - m));
     const T r = T(1) / s;
     for (int64_t c = 0; c < n; ++c) y[c] *= r;
   }
@@ -43,7 +43,7 @@ void softmax_block(const T* x, T* y, int64_t C, int64_t inner, int64_t len, bool
   if (log) {
     for (int64_t c = 0; c < C; ++c) {
       const T* p = x + c * inner;
-      for (int64_t i = 0; i < len; ++i) s[i] += std::exp(p[i] - m[i]);
+      for (int64_t i = 0; i < len; ++i) s[i] += exp_k(p[i] - m[i]);
     }
     for (int64_t i = 0; i < len; ++i) m[i] += std::log(s[i]);  // log-sum-exp
     for (int64_t c = 0; c < C; ++c) {
@@ -55,7 +55,7 @@ void softmax_block(const T* x, T* y, int64_t C, int64_t inner, int64_t len, bool
     for (int64_t c = 0; c < C; ++c) {
       const T* p = x + c * inner;
       T* q = y + c * inner;
-      for (int64_t i = 0; i < len; ++i) s[i] += (q[i] = std::exp(p[i] - m[i]));
+      for (int64_t i = 0; i < len; ++i) s[i] += (q[i] = exp_k(p[i] - m[i]));
     }
     for (int64_t i = 0; i < len; ++i) s[i] = T(1) / s[i];
     for (int64_t c = 0; c < C; ++c) {
@@ -81,7 +81,7 @@ void softmax_backward_block(const T* y, const T* dy, T* dx, int64_t C, int64_t i
     const T *py = y + c * inner, *pg = dy + c * inner;
     T* pd = dx + c * inner;
     if (log)
-      for (int64_t i = 0; i < len; ++i) pd[i] = log_softmax_bwd(py[i], pg[i], acc[i]);
+      for (int64_t i = 0; i < len; ++i) pd[i] = log_softmax_bwd(exp_k(py[i]), pg[i], acc[i]);
     else
       for (int64_t i = 0; i < len; ++i) pd[i] = softmax_bwd(py[i], pg[i], acc[i]);
   }
