@@ -5,6 +5,10 @@ decay), 5 steps with fixed per-step gradients grads0/grads1 (5, ...); traj0/traj
 parameters after each step. p1 has no gradient at the steps listed in `skip1` (torch skips it:
 its state does not advance). state0_<name> is p0's optimizer state after the last step.
 lr_schedule__<case>: lr (float64, one per step) from torch.optim.lr_scheduler.
+nn_layers__<case>: a small torch.nn network (the engine's nn layers, read by
+tests/engine/layers_test.cpp): its state_dict ("sd.<key>", key order in metadata `keys`), an
+input x, the train-mode output, input/parameter gradients ("grad.<key>") of sum(y * grad_out),
+the running statistics after that forward ("after.<key>") and the eval-mode output after it.
 """
 import math
 import warnings
@@ -55,6 +59,45 @@ def schedule_case(name, make, params, steps=14, base=0.1):
                 dict(params, base=base))
 
 
+def layers_case(name, net, x):
+    sd = {k: v.clone() for k, v in net.state_dict().items()}
+    keys = list(sd)
+    net.train()
+    xl = x.clone().requires_grad_()
+    y = net(xl)
+    grad_out = randn(*y.shape, seed=21, dtype=y.dtype)
+    y.backward(grad_out)
+    tensors = {"x": x, "y_train": y.detach(), "grad_out": grad_out, "grad_x": xl.grad}
+    tensors.update({"sd." + k: v for k, v in sd.items()})
+    tensors.update({"grad." + k: p.grad for k, p in net.named_parameters()})
+    tensors.update({"after." + k: v.clone() for k, v in net.named_buffers()})
+    net.eval()
+    with torch.no_grad():
+        tensors["y_eval"] = net(x)
+    return save("nn_layers", name, tensors, {"keys": keys})
+
+
+def layers_fixtures():
+    nn = torch.nn
+    torch.manual_seed(5)
+    conv_net = nn.Sequential(
+        nn.Conv2d(3, 4, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(4),
+        nn.ReLU(),
+        nn.Sequential(nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2)),
+        nn.BatchNorm2d(4, eps=1e-3, momentum=0.3),
+        nn.ReLU6(),
+        nn.Identity(),
+        nn.Dropout(0.0),
+        nn.Conv2d(4, 2, 1),
+    )
+    paths = [layers_case("conv_bn", conv_net, randn(2, 3, 9, 7, seed=22) * 2)]
+    torch.manual_seed(6)
+    mlp = nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 3, bias=False))
+    paths.append(layers_case("linear", mlp, randn(4, 6, seed=23)))
+    return paths
+
+
 def generate():
     warnings.simplefilter("ignore")  # lr_scheduler's epoch deprecation notes
     paths = []
@@ -96,4 +139,5 @@ def generate():
         "warmup_constant",
         lambda o: L.LinearLR(o, start_factor=0.5, total_iters=5),
         {"kind": "constant", "warmup": 5, "start_factor": 0.5}, steps=8))
+    paths += layers_fixtures()
     return paths
