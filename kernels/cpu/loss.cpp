@@ -1,7 +1,7 @@
 // Fused loss kernels. Each works on blocks of up to kBlock contiguous pixels of one image,
 // carrying per-pixel max / sums across the C class planes (stride P). Backward overwrites (=).
 // Loss totals are summed per block in double, then over blocks in order, so the result does
-// not depend on the thread count.
+// not depend on the thread count. The block workers are compiled per ISA (XGD_SOFTMAX_CLONES).
 #include "kernels/cpu/loss.h"
 
 #include <algorithm>
@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "kernels/common/loss.h"
-#include "kernels/cpu/softmax.h"  // exp_k
+#include "kernels/cpu/softmax.h"  // exp_k, XGD_SOFTMAX_CLONES
 
 namespace xgd::kernels::cpu {
 
@@ -21,23 +21,142 @@ constexpr int64_t kParallel = 32768;
 struct Blocks {
   int64_t per_image, total;
   Blocks(int64_t N, int64_t P) : per_image((P + kBlock - 1) / kBlock), total(N * per_image) {}
+  void at(int64_t k, int64_t P, int64_t& n, int64_t& p0, int64_t& len) const {
+    n = k / per_image, p0 = (k % per_image) * kBlock, len = std::min(kBlock, P - p0);
+  }
 };
 
-// lse[i] = log Σ_c exp(x[c·P + i]) for i < len (max-subtracted).   x: (C, P) from the block
+// ---------------------------------------------------------------- block bodies
+// Cross-entropy forward of one block: lse (len,) and the block's loss sum / count.
+//   x: (C, P) planes from the block's first pixel, y: (len,) labels
 template <class T>
-void block_lse(const T* x, int64_t C, int64_t P, int64_t len, T scale, T* lse) {
-  T m[kBlock], s[kBlock];
-  for (int64_t i = 0; i < len; ++i) m[i] = x[i] * scale, s[i] = 0;
+XGD_ALWAYS_INLINE double ce_forward_block(const T* x, const int64_t* y, int64_t C, int64_t P,
+                                          int64_t len, int64_t ignore_index, T* lse,
+                                          int64_t* count) {
+  T m[kBlock], s[kBlock];  // (len,) max, Σ exp(x − max)
+  for (int64_t i = 0; i < len; ++i) m[i] = x[i], s[i] = 0;
   for (int64_t c = 1; c < C; ++c) {
     const T* p = x + c * P;
-    for (int64_t i = 0; i < len; ++i) m[i] = p[i] * scale > m[i] ? p[i] * scale : m[i];
+    for (int64_t i = 0; i < len; ++i) m[i] = p[i] > m[i] ? p[i] : m[i];
   }
   for (int64_t c = 0; c < C; ++c) {
     const T* p = x + c * P;
-    for (int64_t i = 0; i < len; ++i) s[i] += exp_k(p[i] * scale - m[i]);
+    for (int64_t i = 0; i < len; ++i) s[i] += exp_k(p[i] - m[i]);
   }
   for (int64_t i = 0; i < len; ++i) lse[i] = m[i] + std::log(s[i]);
+  double sum = 0;
+  int64_t cnt = 0;
+  for (int64_t i = 0; i < len; ++i) {
+    if (y[i] == ignore_index) continue;
+    sum += static_cast<double>(lse[i]) - static_cast<double>(x[y[i] * P + i]);
+    ++cnt;
+  }
+  *count = cnt;
+  return sum;
 }
+
+// dx (C, P) of one block = scale · (softmax − onehot), 0 on ignored pixels.
+template <class T>
+XGD_ALWAYS_INLINE void ce_backward_block(const T* x, const int64_t* y, const T* lse, int64_t C,
+                                         int64_t P, int64_t len, int64_t ignore_index, T scale,
+                                         T* dx) {
+  T w[kBlock];  // (len,) scale on kept pixels, 0 on ignored ones
+  for (int64_t i = 0; i < len; ++i) w[i] = static_cast<T>(y[i] != ignore_index) * scale;
+  // Every class as a non-label first (a pure float loop that vectorises; comparing the int64
+  // labels inside it does not), then the label's entry of each kept pixel.
+  for (int64_t c = 0; c < C; ++c) {
+    const T* xc = x + c * P;
+    T* dc = dx + c * P;
+    for (int64_t i = 0; i < len; ++i) dc[i] = ce_grad(exp_k(xc[i] - lse[i]), false, w[i]);
+  }
+  for (int64_t i = 0; i < len; ++i) {
+    if (y[i] == ignore_index) continue;
+    const int64_t j = y[i] * P + i;
+    dx[j] = ce_grad(exp_k(x[j] - lse[i]), true, w[i]);
+  }
+}
+
+// KL forward of one block: per pixel the max of z = x / tau, then one pass of sums
+// (kl_from_sums in kernels/common/loss.h). Returns Σ kl over the block.
+template <class T>
+XGD_ALWAYS_INLINE double kl_forward_block(const T* t, const T* s, int64_t C, int64_t P, int64_t len,
+                                          T inv_tau, T* lt, T* ls, T* kl) {
+  T mt[kBlock], ms[kBlock], st[kBlock], ss[kBlock], a[kBlock];  // (len,) each
+  for (int64_t i = 0; i < len; ++i)
+    mt[i] = t[i] * inv_tau, ms[i] = s[i] * inv_tau, st[i] = ss[i] = a[i] = 0;
+  for (int64_t c = 1; c < C; ++c) {
+    const T *tc = t + c * P, *sc = s + c * P;
+    for (int64_t i = 0; i < len; ++i) {
+      const T zt = tc[i] * inv_tau, zs = sc[i] * inv_tau;
+      mt[i] = zt > mt[i] ? zt : mt[i];
+      ms[i] = zs > ms[i] ? zs : ms[i];
+    }
+  }
+  for (int64_t c = 0; c < C; ++c) {
+    const T *tc = t + c * P, *sc = s + c * P;
+    for (int64_t i = 0; i < len; ++i) {
+      const T zt = tc[i] * inv_tau, zs = sc[i] * inv_tau;
+      const T et = exp_k(zt - mt[i]);
+      st[i] += et;
+      ss[i] += exp_k(zs - ms[i]);
+      a[i] += et * (zt - zs);
+    }
+  }
+  double sum = 0;
+  for (int64_t i = 0; i < len; ++i) {
+    lt[i] = mt[i] + std::log(st[i]);
+    ls[i] = ms[i] + std::log(ss[i]);
+    kl[i] = kl_from_sums(a[i], st[i], ss[i], mt[i], ms[i]);
+    sum += kl[i];
+  }
+  return sum;
+}
+
+// KL backward of one block; c_z = coef / tau. dt / ds may be null.
+template <class T>
+XGD_ALWAYS_INLINE void kl_backward_block(const T* t, const T* s, const T* lt, const T* ls,
+                                         const T* kl, int64_t C, int64_t P, int64_t len, T inv_tau,
+                                         T c_z, T* dt, T* ds) {
+  for (int64_t c = 0; c < C; ++c) {
+    const T *tc = t + c * P, *sc = s + c * P;
+    if (ds) {
+      T* d = ds + c * P;
+      for (int64_t i = 0; i < len; ++i)
+        d[i] = kl_grad_student(exp_k(tc[i] * inv_tau - lt[i]), exp_k(sc[i] * inv_tau - ls[i]), c_z);
+    }
+    if (dt) {
+      T* d = dt + c * P;
+      for (int64_t i = 0; i < len; ++i) {
+        const T a = tc[i] * inv_tau - lt[i], b = sc[i] * inv_tau - ls[i];
+        d[i] = kl_grad_teacher(exp_k(a), a, b, kl[i], c_z);
+      }
+    }
+  }
+}
+
+// Per-ISA entry points, one overload per dtype.
+#define XGD_LOSS_WORKERS(T)                                                                      \
+  XGD_SOFTMAX_CLONES double ce_forward_isa(const T* x, const int64_t* y, int64_t C, int64_t P,   \
+                                           int64_t len, int64_t ignore, T* lse, int64_t* cnt) {  \
+    return ce_forward_block<T>(x, y, C, P, len, ignore, lse, cnt);                               \
+  }                                                                                              \
+  XGD_SOFTMAX_CLONES void ce_backward_isa(const T* x, const int64_t* y, const T* lse, int64_t C, \
+                                          int64_t P, int64_t len, int64_t ignore, T scale,       \
+                                          T* dx) {                                               \
+    ce_backward_block<T>(x, y, lse, C, P, len, ignore, scale, dx);                               \
+  }                                                                                              \
+  XGD_SOFTMAX_CLONES double kl_forward_isa(const T* t, const T* s, int64_t C, int64_t P,         \
+                                           int64_t len, T inv_tau, T* lt, T* ls, T* kl) {        \
+    return kl_forward_block<T>(t, s, C, P, len, inv_tau, lt, ls, kl);                            \
+  }                                                                                              \
+  XGD_SOFTMAX_CLONES void kl_backward_isa(const T* t, const T* s, const T* lt, const T* ls,      \
+                                          const T* kl, int64_t C, int64_t P, int64_t len,        \
+                                          T inv_tau, T c_z, T* dt, T* ds) {                      \
+    kl_backward_block<T>(t, s, lt, ls, kl, C, P, len, inv_tau, c_z, dt, ds);                     \
+  }
+XGD_LOSS_WORKERS(float)
+XGD_LOSS_WORKERS(double)
+#undef XGD_LOSS_WORKERS
 }  // namespace
 
 int64_t first_bad_label(const int64_t* labels, int64_t n, int64_t C, int64_t ignore_index) {
@@ -56,21 +175,10 @@ void cross_entropy_forward(const T* x, const int64_t* labels, int64_t N, int64_t
   std::vector<int64_t> cnt(b.total);
 #pragma omp parallel for schedule(static) if (N * C * P > kParallel)
   for (int64_t k = 0; k < b.total; ++k) {
-    const int64_t n = k / b.per_image, p0 = (k % b.per_image) * kBlock;
-    const int64_t len = std::min(kBlock, P - p0);
-    const T* xb = x + n * C * P + p0;  // (C, P) planes from pixel p0
-    T* lb = lse + n * P + p0;
-    block_lse(xb, C, P, len, T(1), lb);
-    const int64_t* yb = labels + n * P + p0;
-    double s = 0;
-    int64_t c = 0;
-    for (int64_t i = 0; i < len; ++i) {
-      if (yb[i] == ignore_index) continue;
-      s += static_cast<double>(lb[i]) - static_cast<double>(xb[yb[i] * P + i]);
-      ++c;
-    }
-    part[k] = s;
-    cnt[k] = c;
+    int64_t n, p0, len;
+    b.at(k, P, n, p0, len);
+    part[k] = ce_forward_isa(x + n * C * P + p0, labels + n * P + p0, C, P, len, ignore_index,
+                             lse + n * P + p0, &cnt[k]);
   }
   double s = 0;
   int64_t c = 0;
@@ -85,17 +193,10 @@ void cross_entropy_backward(const T* x, const int64_t* labels, const T* lse, int
   Blocks b(N, P);
 #pragma omp parallel for schedule(static) if (N * C * P > kParallel)
   for (int64_t k = 0; k < b.total; ++k) {
-    const int64_t n = k / b.per_image, p0 = (k % b.per_image) * kBlock;
-    const int64_t len = std::min(kBlock, P - p0);
-    const int64_t* yb = labels + n * P + p0;
-    const T* lb = lse + n * P + p0;
-    T w[kBlock];  // (len,) scale on kept pixels, 0 on ignored ones
-    for (int64_t i = 0; i < len; ++i) w[i] = static_cast<T>(yb[i] != ignore_index) * scale;
-    for (int64_t c = 0; c < C; ++c) {
-      const T* xc = x + (n * C + c) * P + p0;
-      T* dc = dx + (n * C + c) * P + p0;
-      for (int64_t i = 0; i < len; ++i) dc[i] = ce_grad(exp_k(xc[i] - lb[i]), yb[i] == c, w[i]);
-    }
+    int64_t n, p0, len;
+    b.at(k, P, n, p0, len);
+    ce_backward_isa(x + n * C * P + p0, labels + n * P + p0, lse + n * P + p0, C, P, len,
+                    ignore_index, scale, dx + n * C * P + p0);
   }
 }
 
@@ -106,41 +207,11 @@ void kl_div_forward(const T* t, const T* s, int64_t N, int64_t C, int64_t P, T i
   std::vector<double> part(b.total);
 #pragma omp parallel for schedule(static) if (N * C * P > kParallel)
   for (int64_t k = 0; k < b.total; ++k) {
-    const int64_t n = k / b.per_image, p0 = (k % b.per_image) * kBlock;
-    const int64_t len = std::min(kBlock, P - p0);
-    const T* tb = t + n * C * P + p0;  // (C, P) planes from pixel p0
-    const T* sb = s + n * C * P + p0;
-    // Per pixel: max of z = x / tau, then one pass of sums (kl_from_sums in common/loss.h).
-    T mt[kBlock], ms[kBlock], st[kBlock], ss[kBlock], a[kBlock];
-    for (int64_t i = 0; i < len; ++i)
-      mt[i] = tb[i] * inv_tau, ms[i] = sb[i] * inv_tau, st[i] = ss[i] = a[i] = 0;
-    for (int64_t c = 1; c < C; ++c) {
-      const T *tc = tb + c * P, *sc = sb + c * P;
-      for (int64_t i = 0; i < len; ++i) {
-        const T zt = tc[i] * inv_tau, zs = sc[i] * inv_tau;
-        mt[i] = zt > mt[i] ? zt : mt[i];
-        ms[i] = zs > ms[i] ? zs : ms[i];
-      }
-    }
-    for (int64_t c = 0; c < C; ++c) {
-      const T *tc = tb + c * P, *sc = sb + c * P;
-      for (int64_t i = 0; i < len; ++i) {
-        const T zt = tc[i] * inv_tau, zs = sc[i] * inv_tau;
-        const T et = exp_k(zt - mt[i]);
-        st[i] += et;
-        ss[i] += exp_k(zs - ms[i]);
-        a[i] += et * (zt - zs);
-      }
-    }
-    T *lt = lse_t + n * P + p0, *ls = lse_s + n * P + p0, *kb = kl + n * P + p0;  // (len,)
-    double sum = 0;
-    for (int64_t i = 0; i < len; ++i) {
-      lt[i] = mt[i] + std::log(st[i]);
-      ls[i] = ms[i] + std::log(ss[i]);
-      kb[i] = kl_from_sums(a[i], st[i], ss[i], mt[i], ms[i]);
-      sum += kb[i];
-    }
-    part[k] = sum;
+    int64_t n, p0, len;
+    b.at(k, P, n, p0, len);
+    const int64_t off = n * C * P + p0, poff = n * P + p0;
+    part[k] =
+        kl_forward_isa(t + off, s + off, C, P, len, inv_tau, lse_t + poff, lse_s + poff, kl + poff);
   }
   double sum = 0;
   for (int64_t k = 0; k < b.total; ++k) sum += part[k];
@@ -154,27 +225,11 @@ void kl_div_backward(const T* t, const T* s, const T* lse_t, const T* lse_s, con
   const T c_z = coef * inv_tau;  // through z = x / tau
 #pragma omp parallel for schedule(static) if (N * C * P > kParallel)
   for (int64_t k = 0; k < b.total; ++k) {
-    const int64_t n = k / b.per_image, p0 = (k % b.per_image) * kBlock;
-    const int64_t len = std::min(kBlock, P - p0);
-    const int64_t poff = n * P + p0;
-    const T *lt = lse_t + poff, *ls = lse_s + poff, *kb = kl + poff;
-    for (int64_t c = 0; c < C; ++c) {
-      const int64_t off = (n * C + c) * P + p0;
-      const T *tc = t + off, *sc = s + off;
-      if (ds) {
-        T* d = ds + off;
-        for (int64_t i = 0; i < len; ++i)
-          d[i] =
-              kl_grad_student(exp_k(tc[i] * inv_tau - lt[i]), exp_k(sc[i] * inv_tau - ls[i]), c_z);
-      }
-      if (dt) {
-        T* d = dt + off;
-        for (int64_t i = 0; i < len; ++i) {
-          const T a = tc[i] * inv_tau - lt[i], b2 = sc[i] * inv_tau - ls[i];
-          d[i] = kl_grad_teacher(exp_k(a), a, b2, kb[i], c_z);
-        }
-      }
-    }
+    int64_t n, p0, len;
+    b.at(k, P, n, p0, len);
+    const int64_t off = n * C * P + p0, poff = n * P + p0;
+    kl_backward_isa(t + off, s + off, lse_t + poff, lse_s + poff, kl + poff, C, P, len, inv_tau,
+                    c_z, dt ? dt + off : nullptr, ds ? ds + off : nullptr);
   }
 }
 

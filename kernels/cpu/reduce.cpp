@@ -8,7 +8,10 @@
 #include "kernels/cpu/reduce.h"
 
 #include <algorithm>
+#include <bit>
+#include <climits>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 namespace xgd::kernels::cpu {
@@ -99,20 +102,45 @@ void sum_pass(const In* x, int64_t outer, int64_t R, int64_t inner, double scale
 }
 
 // ---------------------------------------------------------------- max/min passes
-// NaN wins (PyTorch propagates NaN through max/min): once m is NaN no v replaces it.
+// NaN wins (PyTorch propagates NaN through max/min): once m is NaN no v replaces it. The
+// tests are non-short-circuit and the selects work on the bits: GCC will not if-convert float
+// selects without -fno-trapping-math, and these loops must vectorise.
 template <class T>
 inline bool better(bool is_max, T v, T m) {
-  return (is_max ? v > m : v < m) || (v != v && m == m);
+  return (is_max ? v > m : v < m) | ((v != v) & (m == m));
+}
+template <class T>
+inline T pick(bool take_v, T v, T m) {
+  using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
+  const I mask = -static_cast<I>(take_v);
+  return std::bit_cast<T>((std::bit_cast<I>(v) & mask) | (std::bit_cast<I>(m) & ~mask));
 }
 
+// Extreme of n contiguous values, kept in kLanes independent lanes so the loop vectorises
+// (max/min is exact in any order; any NaN wins in every order).
 template <class T>
 T row_extreme(bool is_max, const T* x, int64_t n) {
-  T m = x[0];
-  if (is_max) {
-    for (int64_t i = 1; i < n; ++i) m = better(true, x[i], m) ? x[i] : m;
-  } else {
-    for (int64_t i = 1; i < n; ++i) m = better(false, x[i], m) ? x[i] : m;
+  constexpr int64_t kLanes = 16;
+  if (n < kLanes) {
+    T m = x[0];
+    for (int64_t i = 1; i < n; ++i) m = pick(better(is_max, x[i], m), x[i], m);
+    return m;
   }
+  T lane[kLanes];
+  for (int64_t j = 0; j < kLanes; ++j) lane[j] = x[j];
+  int64_t i = kLanes;
+  for (; i + kLanes <= n; i += kLanes) {
+    if (is_max) {
+      for (int64_t j = 0; j < kLanes; ++j)
+        lane[j] = pick(better(true, x[i + j], lane[j]), x[i + j], lane[j]);
+    } else {
+      for (int64_t j = 0; j < kLanes; ++j)
+        lane[j] = pick(better(false, x[i + j], lane[j]), x[i + j], lane[j]);
+    }
+  }
+  T m = lane[0];
+  for (int64_t j = 1; j < kLanes; ++j) m = pick(better(is_max, lane[j], m), lane[j], m);
+  for (; i < n; ++i) m = pick(better(is_max, x[i], m), x[i], m);
   return m;
 }
 
@@ -140,9 +168,9 @@ void extreme_pass(bool is_max, const T* x, int64_t outer, int64_t R, int64_t inn
     for (int64_t r = 1; r < R; ++r) {
       const T* p = x + (o * R + r) * inner + i0;
       if (is_max) {
-        for (int64_t i = 0; i < len; ++i) q[i] = better(true, p[i], q[i]) ? p[i] : q[i];
+        for (int64_t i = 0; i < len; ++i) q[i] = pick(better(true, p[i], q[i]), p[i], q[i]);
       } else {
-        for (int64_t i = 0; i < len; ++i) q[i] = better(false, p[i], q[i]) ? p[i] : q[i];
+        for (int64_t i = 0; i < len; ++i) q[i] = pick(better(false, p[i], q[i]), p[i], q[i]);
       }
     }
   }
@@ -258,7 +286,23 @@ template <class T>
 void arg_extreme(bool is_max, const T* x, int64_t outer, int64_t R, int64_t inner, T* values,
                  int64_t* index) {
   const bool par = outer * R * inner > kParallel;
-  if (inner == 1) {
+  // Indices ride in int32 beside float values; a longer dim takes the row path, which is exact
+  // for any length.
+  if (inner == 1 || (sizeof(T) == 4 && R > INT32_MAX)) {
+    if (inner != 1) {
+#pragma omp parallel for schedule(static) if (par)
+      for (int64_t k = 0; k < outer * inner; ++k) {
+        const int64_t o = k / inner, i = k % inner;
+        const T* p = x + o * R * inner + i;  // (R,) at stride inner
+        T m = p[0];
+        int64_t best = 0;
+        for (int64_t r = 1; r < R; ++r)
+          if (better(is_max, p[r * inner], m)) m = p[r * inner], best = r;
+        if (values) values[k] = m;
+        index[k] = best;
+      }
+      return;
+    }
 #pragma omp parallel for schedule(static) if (par)
     for (int64_t o = 0; o < outer; ++o) {
       const T* p = x + o * R;  // (R,)
@@ -275,18 +319,24 @@ void arg_extreme(bool is_max, const T* x, int64_t outer, int64_t R, int64_t inne
 #pragma omp parallel for schedule(static) if (par)
   for (int64_t k = 0; k < outer * nb; ++k) {
     const int64_t o = k / nb, i0 = (k % nb) * kBlock, len = std::min(kBlock, inner - i0);
+    // Running extreme and its index per pixel; the index is kept as wide as T (int32 for
+    // float) so both selects vectorise together, widened to int64 at the end.
+    using I = std::conditional_t<sizeof(T) == 4, int32_t, int64_t>;
     T m[kBlock];
-    int64_t* idx = index + o * inner + i0;  // (len,)
+    I idx[kBlock];  // (len,)
     const T* p0 = x + o * R * inner + i0;
     for (int64_t i = 0; i < len; ++i) m[i] = p0[i], idx[i] = 0;
     for (int64_t r = 1; r < R; ++r) {
       const T* p = p0 + r * inner;
+      const I ri = static_cast<I>(r);
       for (int64_t i = 0; i < len; ++i) {
-        bool b = better(is_max, p[i], m[i]);
-        m[i] = b ? p[i] : m[i];
-        idx[i] = b ? r : idx[i];
+        const bool b = better(is_max, p[i], m[i]);
+        m[i] = pick(b, p[i], m[i]);
+        idx[i] = b ? ri : idx[i];
       }
     }
+    int64_t* out_idx = index + o * inner + i0;
+    for (int64_t i = 0; i < len; ++i) out_idx[i] = idx[i];
     if (values) std::memcpy(values + o * inner + i0, m, len * sizeof(T));
   }
 }

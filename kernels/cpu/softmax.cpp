@@ -16,7 +16,7 @@ constexpr int64_t kParallel = 32768;
 
 // One softmax over n values with stride 1 (the inner == 1 case: the last dim).
 template <class T>
-void softmax_row(const T* x, T* y, int64_t n, bool log) {
+XGD_ALWAYS_INLINE void softmax_row(const T* x, T* y, int64_t n, bool log) {
   T m = x[0];
   for (int64_t c = 1; c < n; ++c) m = x[c] > m ? x[c] : m;
   T s = 0;
@@ -33,7 +33,8 @@ void softmax_row(const T* x, T* y, int64_t n, bool log) {
 
 // Softmax of `len` pixels over C planes at stride `inner`.   x, y: (C, inner) from the block
 template <class T>
-void softmax_block(const T* x, T* y, int64_t C, int64_t inner, int64_t len, bool log) {
+XGD_ALWAYS_INLINE void softmax_block(const T* x, T* y, int64_t C, int64_t inner, int64_t len,
+                                     bool log) {
   T m[kBlock], s[kBlock];  // (len,) running max, sum of exp
   for (int64_t i = 0; i < len; ++i) m[i] = x[i], s[i] = 0;
   for (int64_t c = 1; c < C; ++c) {
@@ -66,8 +67,8 @@ void softmax_block(const T* x, T* y, int64_t C, int64_t inner, int64_t len, bool
 }
 
 template <class T>
-void softmax_backward_block(const T* y, const T* dy, T* dx, int64_t C, int64_t inner, int64_t len,
-                            bool log) {
+XGD_ALWAYS_INLINE void softmax_backward_block(const T* y, const T* dy, T* dx, int64_t C,
+                                              int64_t inner, int64_t len, bool log) {
   T acc[kBlock];  // (len,) Σ_c dy·y (softmax) or Σ_c dy (log_softmax)
   for (int64_t i = 0; i < len; ++i) acc[i] = 0;
   for (int64_t c = 0; c < C; ++c) {
@@ -86,6 +87,22 @@ void softmax_backward_block(const T* y, const T* dy, T* dx, int64_t C, int64_t i
       for (int64_t i = 0; i < len; ++i) pd[i] = softmax_bwd(py[i], pg[i], acc[i]);
   }
 }
+// Per-ISA entry points (XGD_SOFTMAX_CLONES), one overload per dtype.
+#define XGD_SOFTMAX_WORKERS(T)                                                                  \
+  XGD_SOFTMAX_CLONES void softmax_row_isa(const T* x, T* y, int64_t n, bool log) {              \
+    softmax_row<T>(x, y, n, log);                                                               \
+  }                                                                                             \
+  XGD_SOFTMAX_CLONES void softmax_block_isa(const T* x, T* y, int64_t C, int64_t inner,         \
+                                            int64_t len, bool log) {                            \
+    softmax_block<T>(x, y, C, inner, len, log);                                                 \
+  }                                                                                             \
+  XGD_SOFTMAX_CLONES void softmax_backward_block_isa(const T* y, const T* dy, T* dx, int64_t C, \
+                                                     int64_t inner, int64_t len, bool log) {    \
+    softmax_backward_block<T>(y, dy, dx, C, inner, len, log);                                   \
+  }
+XGD_SOFTMAX_WORKERS(float)
+XGD_SOFTMAX_WORKERS(double)
+#undef XGD_SOFTMAX_WORKERS
 }  // namespace
 
 template <class T>
@@ -94,7 +111,7 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t C, int64_t inner, 
   const bool par = outer * C * inner > kParallel;
   if (inner == 1) {
 #pragma omp parallel for schedule(static) if (par)
-    for (int64_t o = 0; o < outer; ++o) softmax_row(x + o * C, y + o * C, C, log);
+    for (int64_t o = 0; o < outer; ++o) softmax_row_isa(x + o * C, y + o * C, C, log);
     return;
   }
   const int64_t nb = (inner + kBlock - 1) / kBlock;
@@ -102,7 +119,7 @@ void softmax_forward(const T* x, T* y, int64_t outer, int64_t C, int64_t inner, 
   for (int64_t k = 0; k < outer * nb; ++k) {
     const int64_t o = k / nb, i0 = (k % nb) * kBlock;
     const int64_t off = o * C * inner + i0;
-    softmax_block(x + off, y + off, C, inner, std::min(kBlock, inner - i0), log);
+    softmax_block_isa(x + off, y + off, C, inner, std::min(kBlock, inner - i0), log);
   }
 }
 
@@ -118,7 +135,8 @@ void softmax_backward(const T* y, const T* dy, T* dx, int64_t outer, int64_t C, 
   for (int64_t k = 0; k < outer * nb; ++k) {
     const int64_t o = k / nb, i0 = (k % nb) * blk;
     const int64_t off = o * C * inner + i0;
-    softmax_backward_block(y + off, dy + off, dx + off, C, inner, std::min(blk, inner - i0), log);
+    softmax_backward_block_isa(y + off, dy + off, dx + off, C, inner, std::min(blk, inner - i0),
+                               log);
   }
 }
 

@@ -175,6 +175,18 @@ TEST(ReduceSemantics, EdgeCases) {
   EXPECT_TRUE(std::isnan(max(xn).item()));
   EXPECT_TRUE(std::isnan(min(xn, {0}).item()));
   EXPECT_EQ(argmax(xn, 0).item(), 1.0);
+  // The same through the blocked paths: dim 1 with pixels contiguous, and a 40-element row
+  // (more than the 16 lanes of the row kernel) with its NaN late.
+  Tensor xb = Tensor::from_vector({1, 5, 2, nan, 3, 9, nan, 0}, {1, 4, 2});
+  EXPECT_EQ(argmax(xb, 1).to_vector(), (std::vector<double>{3, 1}));  // the first NaN per pixel
+  auto mb = max(xb, {1}).to_vector();
+  EXPECT_TRUE(std::isnan(mb[0]) && std::isnan(mb[1]));
+  std::vector<double> row(40, 1.0);
+  row[37] = nan;
+  EXPECT_TRUE(std::isnan(max(Tensor::from_vector(row, {40})).item()));
+  EXPECT_TRUE(std::isnan(min(Tensor::from_vector(row, {2, 20}), {0, 1}).item()));
+  row[37] = -4.0;
+  EXPECT_EQ(min(Tensor::from_vector(row, {40})).item(), -4.0);
 }
 
 TEST(ReduceErrors, BadInputs) {
