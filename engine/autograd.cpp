@@ -174,8 +174,11 @@ void backward(const std::vector<Tensor>& roots, const std::vector<Tensor>& grad_
       Tensor acc(leaf->grad);
       leaf->grad = add(acc, g).impl_ptr();
     } else {
-      // A fresh buffer: the gradient may alias a tensor the graph still uses.
-      leaf->grad = g.clone().detach().impl_ptr();
+      // Take the buffer when nothing else holds it (the common case: a fresh kernel output);
+      // otherwise copy, since it may alias a tensor the caller or the graph still uses (add's
+      // backward passes its input gradient through, a grad_output belongs to the caller).
+      bool owned = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1;
+      leaf->grad = owned ? g.impl_ptr() : g.clone().detach().impl_ptr();
     }
   }
 }
