@@ -18,10 +18,12 @@ inline uint32_t dropout_threshold(double p) {
 XGD_HD bool dropout_keep(uint32_t bits, uint32_t threshold) {
   return (bits >> 8) >= threshold;
 }
-// Inverted dropout of one value (forward: x; backward: dy); scale = 1 / (1 − p).
+// Inverted dropout of one value (forward: x; backward: dy); scale = 1 / (1 − p). A product
+// with the 0/1 mask, as PyTorch's x · mask/(1 − p) (a dropped inf is NaN there too), and a
+// conversion rather than a select, so the CPU loop vectorises.
 template <class T>
 XGD_HD T dropout_apply(T v, bool keep, T scale) {
-  return keep ? v * scale : T(0);
+  return v * (static_cast<T>(keep) * scale);
 }
 
 }  // namespace xgd::kernels
