@@ -107,4 +107,46 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   });
 }
 
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
+  check_defined(x, "transpose", "input");
+  ops::require_cpu(x, "transpose");
+  int64_t a = ops::wrap_dim(d0, x.dim(), "transpose");
+  int64_t b = ops::wrap_dim(d1, x.dim(), "transpose");
+  if (a == b) return x.clone();
+  if (a > b) std::swap(a, b);
+  const Shape& s = x.shape();
+  int64_t outer = 1, mid = 1, inner = 1;
+  for (int64_t i = 0; i < a; ++i) outer *= s[i];
+  for (int64_t i = a + 1; i < b; ++i) mid *= s[i];
+  for (int64_t i = b + 1; i < x.dim(); ++i) inner *= s[i];
+  Shape out_shape = s;
+  std::swap(out_shape[a], out_shape[b]);
+  Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
+  kernels::cpu::transpose(x.raw_data(), out.raw_data(), outer, s[a], mid, s[b], inner,
+                          static_cast<int64_t>(dtype_size(x.dtype())));
+  return record(out, "transpose", {x}, [a, b](const Tensor& g, const Need&) {
+    return Grads{transpose(g, a, b)};  // a transpose is its own inverse
+  });
+}
+
+Tensor one_hot(const Tensor& labels, int64_t num_classes, int64_t ignore_index, DType dtype) {
+  check_defined(labels, "one_hot", "labels");
+  ops::require_cpu(labels, "one_hot");
+  XGD_CHECK(labels.dtype() == DType::I64, "one_hot: labels must be int64, got ", labels.str());
+  XGD_CHECK(labels.dim() >= 1, "one_hot: labels must have a batch dim, got ", labels.str());
+  XGD_CHECK(num_classes > 0, "one_hot: num_classes must be positive, got ", num_classes);
+  Shape out_shape = labels.shape();
+  out_shape.insert(out_shape.begin() + 1, num_classes);
+  Tensor out = Tensor::empty(out_shape, dtype, labels.device());
+  const int64_t N = labels.size(0), P = labels.numel() / std::max<int64_t>(N, 1);
+  const int64_t bad = dispatch_float(dtype, "one_hot", [&]<class T>() {
+    return kernels::cpu::one_hot<T>(labels.data<int64_t>(), N, P, num_classes, ignore_index,
+                                    out.data<T>());
+  });
+  XGD_CHECK(bad < 0, "one_hot: label ", bad < 0 ? 0 : labels.data<int64_t>()[bad],
+            " at flat index ", bad, " of ", labels.str(), " is outside [0, ", num_classes,
+            ") and is not ignore_index ", ignore_index);
+  return out;
+}
+
 }  // namespace xgd

@@ -26,5 +26,11 @@ TEST(ShapeOpsGradcheck, Slice) {
   EXPECT_GRADCHECK([](auto& in) { return slice(in[0], 3, -4, -1); }, {x});
 }
 
+TEST(ShapeOpsGradcheck, Transpose) {
+  Tensor x = test::random_f64({2, 3, 4}, 21);
+  EXPECT_GRADCHECK([](auto& in) { return transpose(in[0], 0, 2); }, {x});
+  EXPECT_GRADCHECK([](auto& in) { return transpose(in[0], -1, 1); }, {x});
+}
+
 }  // namespace
 }  // namespace xgd

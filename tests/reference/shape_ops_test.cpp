@@ -80,5 +80,43 @@ TEST(ShapeOpsReference, Slice) {
   }
 }
 
+// Exact: transpose and one_hot only move or set values.
+TEST(ShapeOpsReference, Transpose) {
+  for (auto& c : test::fixture_cases("transpose")) {
+    Fixture f = test::load_fixture("transpose", c);
+    SCOPED_TRACE(f.path);
+    Tensor x = f["x"].clone().detach().requires_grad_();
+    Tensor out =
+        transpose(x, static_cast<int64_t>(f.number("d0")), static_cast<int64_t>(f.number("d1")));
+    EXPECT_ALL_CLOSE(out, f["out"], 0, 0);
+    out.backward(f["grad_out"]);
+    EXPECT_ALL_CLOSE(x.grad(), f["grad_x"], 0, 0);
+  }
+}
+
+TEST(ShapeOpsReference, OneHot) {
+  for (auto& c : test::fixture_cases("one_hot")) {
+    Fixture f = test::load_fixture("one_hot", c);
+    SCOPED_TRACE(f.path);
+    Tensor out = one_hot(f["labels"], static_cast<int64_t>(f.number("classes")),
+                         static_cast<int64_t>(f.number("ignore")));
+    EXPECT_ALL_CLOSE(out, f["out"], 0, 0);
+  }
+}
+
+TEST(ShapeOpsErrors, TransposeAndOneHot) {
+  Tensor x = Tensor::zeros({2, 3});
+  EXPECT_THROW(transpose(x, 0, 2), Error);
+  Tensor y = Tensor::from_vector({0, 1, 3}, {1, 3}, DType::I64);
+  try {
+    one_hot(y, 3);
+    FAIL() << "label 3 of 3 classes must be rejected";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("label 3"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(one_hot(x, 3), Error);  // float labels
+  EXPECT_THROW(one_hot(y, 0), Error);
+}
+
 }  // namespace
 }  // namespace xgd
