@@ -43,6 +43,8 @@ Tensor Module::operator()(const Tensor& x) {
 
 Tensor Module::captured(Tensor out) {
   for (auto& [capture, slot] : captures_) {
+    if (capture->cut_graph_ && out.defined() && is_floating(out.dtype()))
+      out = out.detach().requires_grad_();
     auto& s = capture->slots_[slot];
     s.output = out;
     ++s.count;
@@ -330,7 +332,8 @@ std::string nearby_names(const std::string& wanted, const std::vector<std::strin
   return s;
 }
 
-Capture::Capture(Module& root, const std::vector<std::string>& names) {
+Capture::Capture(Module& root, const std::vector<std::string>& names, bool cut_graph)
+    : cut_graph_(cut_graph) {
   std::vector<std::string> all;
   NamedModules modules = root.named_modules();
   for (auto& [n, m] : modules)

@@ -139,7 +139,11 @@ class Module {
 // A Capture must not outlive the modules it names (a module destroyed first detaches itself).
 class Capture {
  public:
-  Capture(Module& root, const std::vector<std::string>& names);
+  // cut_graph: each captured output is replaced, for the rest of the forward, by a detached
+  // leaf that requires grad. The graph then starts at that layer: a model whose parameters need
+  // no gradient (a distillation teacher) records only what lies after the layer, which is all
+  // Grad-CAM needs to differentiate the logits w.r.t. the layer's output.
+  Capture(Module& root, const std::vector<std::string>& names, bool cut_graph = false);
   ~Capture();
   Capture(const Capture&) = delete;
   Capture& operator=(const Capture&) = delete;
@@ -162,6 +166,7 @@ class Capture {
 
   std::vector<std::string> names_;
   std::vector<Slot> slots_;
+  bool cut_graph_ = false;
 };
 
 // Nearby valid names for an error message: the closest (edit distance) of `candidates`.

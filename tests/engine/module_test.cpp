@@ -356,6 +356,24 @@ TEST(Module, CaptureRecordsNamedOutputsWithTheirGraph) {
   EXPECT_THROW(cap["2"], Error);  // not captured
 }
 
+TEST(Module, CaptureWithCutGraphStartsTheGraphAtTheLayer) {
+  // A teacher: parameters need no gradient, yet Grad-CAM needs dy/dA at a layer.
+  auto net = std::make_shared<Sequential>();
+  net->push_back(std::make_shared<Scale>(std::vector<double>{2, -1, 0.5}));
+  net->push_back(std::make_shared<Scale>(std::vector<double>{4, 5, 6}));
+  for (auto& p : net->parameters()) p.requires_grad_(false);
+  Tensor x = Tensor::from_vector({1, 2, 3}, {1, 3});
+  Capture cap(*net, {"0"}, /*cut_graph=*/true);
+  Tensor y = (*net)(x);
+  Tensor a = cap["0"];
+  EXPECT_TRUE(a.is_leaf());
+  EXPECT_TRUE(a.requires_grad());
+  EXPECT_TRUE(y.requires_grad());  // recorded from the cut onwards
+  EXPECT_EQ(autograd::grad({y}, {a}, {Tensor::ones(y.shape())})[0].to_vector(),
+            (std::vector<double>{4, 5, 6}));
+  EXPECT_FALSE(net->at<Scale>(0).weight.grad().defined());
+}
+
 // Remembers (weakly) its last output, to see who else keeps it alive.
 struct Probe : Module {
   Probe() : Module("Probe") {}
