@@ -196,6 +196,25 @@ TEST(ConvKernels, LargeDilationDepthwiseAndDense) {
     }
 }
 
+// Rows wide enough for the depthwise 3×3 vector paths (16 floats / 8 doubles per vector, an
+// overlapping last vector, scalar or per-tap borders), with multiplier 1 and 2.
+TEST(ConvKernels, DepthwiseWideRows) {
+  int cases = 0;
+  for (int64_t W : {17, 40, 53})
+    for (int64_t m : {1, 2})
+      for (int64_t s : {1, 2})
+        for (int64_t d : {1, 2, 5})
+          for (int64_t p : {int64_t(0), d}) {
+            ConvGeom g = conv_geom(2, 3, 6, W, 3 * m, 3, 3, s, s, p, p, d, d, 3);
+            ConvOptions o{ConvAlgo::Depthwise, ConvThreads::Auto, 0};
+            SCOPED_TRACE(describe(g, o));
+            check_kernels<double>(g, o, true, 21 + cases);
+            check_kernels<float>(g, o, false, 23 + cases);
+            ++cases;
+          }
+  EXPECT_EQ(cases, 72);
+}
+
 // Wider images: several default-size im2col tiles and pointwise column tiles per image.
 TEST(ConvKernels, MultiTileImages) {
   ConvGeom g3 = conv_geom(3, 24, 40, 37, 8, 3, 3, 1, 1, 1, 1, 1, 1, 1);
