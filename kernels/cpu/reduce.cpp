@@ -286,32 +286,18 @@ template <class T>
 void arg_extreme(bool is_max, const T* x, int64_t outer, int64_t R, int64_t inner, T* values,
                  int64_t* index) {
   const bool par = outer * R * inner > kParallel;
-  // Indices ride in int32 beside float values; a longer dim takes the row path, which is exact
-  // for any length.
+  // Rows (inner == 1), or a float dim too long for the int32 indices of the blocked path:
+  // one scan per output at stride `inner`.
   if (inner == 1 || (sizeof(T) == 4 && R > INT32_MAX)) {
-    if (inner != 1) {
 #pragma omp parallel for schedule(static) if (par)
-      for (int64_t k = 0; k < outer * inner; ++k) {
-        const int64_t o = k / inner, i = k % inner;
-        const T* p = x + o * R * inner + i;  // (R,) at stride inner
-        T m = p[0];
-        int64_t best = 0;
-        for (int64_t r = 1; r < R; ++r)
-          if (better(is_max, p[r * inner], m)) m = p[r * inner], best = r;
-        if (values) values[k] = m;
-        index[k] = best;
-      }
-      return;
-    }
-#pragma omp parallel for schedule(static) if (par)
-    for (int64_t o = 0; o < outer; ++o) {
-      const T* p = x + o * R;  // (R,)
+    for (int64_t k = 0; k < outer * inner; ++k) {
+      const T* p = x + (k / inner) * R * inner + k % inner;  // (R,) at stride inner
       T m = p[0];
       int64_t best = 0;
       for (int64_t r = 1; r < R; ++r)
-        if (better(is_max, p[r], m)) m = p[r], best = r;
-      if (values) values[o] = m;
-      index[o] = best;
+        if (better(is_max, p[r * inner], m)) m = p[r * inner], best = r;
+      if (values) values[k] = m;
+      index[k] = best;
     }
     return;
   }
