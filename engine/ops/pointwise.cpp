@@ -1,5 +1,6 @@
-// Pointwise ops: forward and backward together. Kernels: kernels/cpu/pointwise.*,
-// per-element maths: kernels/common/pointwise.h.
+// Pointwise ops: forward and backward together. Kernels: kernels/cpu/pointwise.* on the CPU,
+// kernels/cuda/pointwise.* on Device::CUDA (through the table the CUDA backend registers, see
+// ops::cuda_kernels), per-element maths: kernels/common/pointwise.h.
 #include "engine/ops/pointwise.h"
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include "engine/ops/op_util.h"
 #include "kernels/common/pointwise.h"
 #include "kernels/cpu/pointwise.h"
+#include "kernels/cuda/pointwise.h"
 
 namespace xgd {
 
@@ -30,6 +32,15 @@ Shape broadcast_shape(const Shape& a, const Shape& b, const char* op) {
 }
 
 namespace {
+
+// The CUDA launchers for element type T (error naming the op when no backend registered them).
+template <class T>
+const kernels::cuda::PointwiseFns<T>& cuda_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::PointwiseTable>(op).template of<T>();
+}
+bool on_cpu(const Tensor& t) {
+  return t.device() == Device::CPU;
+}
 
 kernels::cpu::Broadcast make_broadcast(const Shape& out, const Shape& a, const Shape& b,
                                        const char* op) {
@@ -55,22 +66,23 @@ Tensor binary_forward(BinaryOp kind, const Tensor& a, const Tensor& b, const cha
   ops::check_float_input(a, op, "a");
   ops::check_float_input(b, op, "b");
   check_same_device_dtype(a, b, op);
-  ops::require_cpu(a, op);
   Shape shape = broadcast_shape(a.shape(), b.shape(), op);
   Tensor out = Tensor::empty(shape, a.dtype(), a.device());
   auto bc = make_broadcast(shape, a.shape(), b.shape(), op);
   dispatch_float(a.dtype(), op, [&]<class T>() {
-    kernels::cpu::binary<T>(kind, a.data<T>(), b.data<T>(), out.data<T>(), bc);
+    if (on_cpu(a))
+      return kernels::cpu::binary<T>(kind, a.data<T>(), b.data<T>(), out.data<T>(), bc);
+    cuda_fns<T>(op).binary(kind, a.data<T>(), b.data<T>(), out.data<T>(), bc, ops::cuda_stream());
   });
   return out;
 }
 
 Tensor unary_forward(UnaryOp kind, const Tensor& a, const char* op) {
   ops::check_float_input(a, op, "input");
-  ops::require_cpu(a, op);
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   dispatch_float(a.dtype(), op, [&]<class T>() {
-    kernels::cpu::unary<T>(kind, a.data<T>(), out.data<T>(), a.numel());
+    if (on_cpu(a)) return kernels::cpu::unary<T>(kind, a.data<T>(), out.data<T>(), a.numel());
+    cuda_fns<T>(op).unary(kind, a.data<T>(), out.data<T>(), a.numel(), ops::cuda_stream());
   });
   return out;
 }
@@ -80,15 +92,20 @@ Tensor unary_forward(UnaryOp kind, const Tensor& a, const char* op) {
 Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (g.shape() == shape) return g;
   ops::check_float_input(g, "sum_to", "input");
-  ops::require_cpu(g, "sum_to");
   XGD_CHECK(broadcast_shape(shape, g.shape(), "sum_to") == g.shape(), "sum_to: ",
             shape_str(shape), " does not broadcast to ", g.str());
   Shape padded(g.dim() - shape.size(), 1);
   padded.insert(padded.end(), shape.begin(), shape.end());
   Tensor out = Tensor::empty(shape, g.dtype(), g.device());
+  XGD_CHECK(g.dim() <= kernels::cpu::kMaxDims, "sum_to: more than ", kernels::cpu::kMaxDims,
+            " dims in ", g.str());
   dispatch_float(g.dtype(), "sum_to", [&]<class T>() {
-    kernels::cpu::sum_to<T>(g.data<T>(), g.shape().data(), static_cast<int>(g.dim()),
-                            padded.data(), out.data<T>());
+    const int nd = static_cast<int>(g.dim());
+    if (on_cpu(g))
+      return kernels::cpu::sum_to<T>(g.data<T>(), g.shape().data(), nd, padded.data(),
+                                     out.data<T>());
+    cuda_fns<T>("sum_to").sum_to(g.data<T>(), g.shape().data(), nd, padded.data(), out.data<T>(),
+                                 ops::cuda_stream());
   });
   Shape full = g.shape();
   return record(out, "sum_to", {g}, [full](const Tensor& dy, const Need&) {
@@ -136,10 +153,13 @@ Tensor div(const Tensor& a, const Tensor& b) {
 namespace {
 Tensor affine(const Tensor& a, double scale, double shift, const char* op) {
   ops::check_float_input(a, op, "input");
-  ops::require_cpu(a, op);
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   dispatch_float(a.dtype(), op, [&]<class T>() {
-    kernels::cpu::scalar_affine<T>(a.data<T>(), out.data<T>(), a.numel(), T(scale), T(shift));
+    if (on_cpu(a))
+      return kernels::cpu::scalar_affine<T>(a.data<T>(), out.data<T>(), a.numel(), T(scale),
+                                            T(shift));
+    cuda_fns<T>(op).scalar_affine(a.data<T>(), out.data<T>(), a.numel(), T(scale), T(shift),
+                                  ops::cuda_stream());
   });
   return record(out, op, {a}, [scale](const Tensor& g, const Need&) {
     return Grads{scale == 1.0 ? g : mul(g, scale)};
@@ -154,10 +174,11 @@ Tensor neg(const Tensor& a) { return affine(a, -1.0, 0.0, "neg"); }
 
 Tensor rdiv(double s, const Tensor& a) {
   ops::check_float_input(a, "rdiv_scalar", "input");
-  ops::require_cpu(a, "rdiv_scalar");
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   dispatch_float(a.dtype(), "rdiv_scalar", [&]<class T>() {
-    kernels::cpu::scalar_rdiv<T>(T(s), a.data<T>(), out.data<T>(), a.numel());
+    if (on_cpu(a)) return kernels::cpu::scalar_rdiv<T>(T(s), a.data<T>(), out.data<T>(), a.numel());
+    cuda_fns<T>("rdiv_scalar")
+        .scalar_rdiv(T(s), a.data<T>(), out.data<T>(), a.numel(), ops::cuda_stream());
   });
   Tensor sa = a.detach();
   return record(out, "rdiv_scalar", {a}, [s, sa](const Tensor& g, const Need&) {
@@ -191,6 +212,15 @@ Tensor abs(const Tensor& a) {
   Tensor x = a.detach();
   return record(out, "abs", {a}, [x](const Tensor& g, const Need&) {
     // sign(x) = x / |x| would be NaN at 0; PyTorch uses sgn(x) with sgn(0) = 0.
+    if (!on_cpu(x)) {
+      Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
+      check_same_device_dtype(x, g, "abs_backward");
+      dispatch_float(g.dtype(), "abs_backward", [&]<class T>() {
+        cuda_fns<T>("abs_backward")
+            .abs_backward(x.data<T>(), g.data<T>(), dx.data<T>(), g.numel(), ops::cuda_stream());
+      });
+      return Grads{dx};  // g · sign(x), as below
+    }
     Tensor s = Tensor::empty(x.shape(), x.dtype());
     dispatch_float(x.dtype(), "abs_backward", [&]<class T>() {
       const T* px = x.data<T>();
@@ -202,13 +232,17 @@ Tensor abs(const Tensor& a) {
 }
 
 namespace {
-// Shared shape of relu/relu6/clamp/pow backward: dx = kernel(saved, dy).
-template <class Kernel>
-Tensor saved_backward(const Tensor& saved, const Tensor& g, const char* op, Kernel kernel) {
-  ops::require_cpu(g, op);
+// Shared shape of relu/relu6/clamp/pow backward: dx = kernel(saved, dy), with the CPU kernel
+// or, on Device::CUDA, cuda(table, saved, dy, dx, n, stream).
+template <class CpuKernel, class CudaKernel>
+Tensor saved_backward(const Tensor& saved, const Tensor& g, const char* op, CpuKernel kernel,
+                      CudaKernel cuda) {
+  check_same_device_dtype(saved, g, op);
   Tensor dx = Tensor::empty(g.shape(), g.dtype(), g.device());
   dispatch_float(g.dtype(), op, [&]<class T>() {
-    kernel(saved.data<T>(), g.data<T>(), dx.data<T>(), g.numel());
+    if (on_cpu(g)) return kernel(saved.data<T>(), g.data<T>(), dx.data<T>(), g.numel());
+    cuda(cuda_fns<T>(op), saved.data<T>(), g.data<T>(), dx.data<T>(), g.numel(),
+         ops::cuda_stream());
   });
   return dx;
 }
@@ -218,9 +252,12 @@ Tensor relu(const Tensor& a) {
   Tensor out = unary_forward(UnaryOp::Relu, a, "relu");
   Tensor y = out.detach();
   return record(out, "relu", {a}, [y](const Tensor& g, const Need&) {
-    return Grads{saved_backward(y, g, "relu_backward", [](auto* s, auto* dy, auto* dx, int64_t n) {
-      kernels::cpu::relu_backward(s, dy, dx, n);
-    })};
+    return Grads{saved_backward(
+        y, g, "relu_backward",
+        [](auto* s, auto* dy, auto* dx, int64_t n) { kernels::cpu::relu_backward(s, dy, dx, n); },
+        [](auto& k, auto* s, auto* dy, auto* dx, int64_t n, cudaStream_t st) {
+          k.relu_backward(s, dy, dx, n, st);
+        })};
   });
 }
 
@@ -228,42 +265,59 @@ Tensor relu6(const Tensor& a) {
   Tensor out = unary_forward(UnaryOp::Relu6, a, "relu6");
   Tensor x = a.detach();
   return record(out, "relu6", {a}, [x](const Tensor& g, const Need&) {
-    return Grads{saved_backward(x, g, "relu6_backward", [](auto* s, auto* dy, auto* dx, int64_t n) {
-      kernels::cpu::relu6_backward(s, dy, dx, n);
-    })};
+    return Grads{saved_backward(
+        x, g, "relu6_backward",
+        [](auto* s, auto* dy, auto* dx, int64_t n) { kernels::cpu::relu6_backward(s, dy, dx, n); },
+        [](auto& k, auto* s, auto* dy, auto* dx, int64_t n, cudaStream_t st) {
+          k.relu6_backward(s, dy, dx, n, st);
+        })};
   });
 }
 
 Tensor clamp(const Tensor& a, double lo, double hi) {
   ops::check_float_input(a, "clamp", "input");
-  ops::require_cpu(a, "clamp");
   XGD_CHECK(!(lo > hi), "clamp: min ", lo, " is greater than max ", hi);
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   dispatch_float(a.dtype(), "clamp", [&]<class T>() {
-    kernels::cpu::clamp<T>(a.data<T>(), T(lo), T(hi), out.data<T>(), a.numel());
+    if (on_cpu(a))
+      return kernels::cpu::clamp<T>(a.data<T>(), T(lo), T(hi), out.data<T>(), a.numel());
+    cuda_fns<T>("clamp").clamp(a.data<T>(), T(lo), T(hi), out.data<T>(), a.numel(),
+                               ops::cuda_stream());
   });
   Tensor x = a.detach();
   return record(out, "clamp", {a}, [x, lo, hi](const Tensor& g, const Need&) {
-    return Grads{saved_backward(x, g, "clamp_backward", [=](auto* s, auto* dy, auto* dx, int64_t n) {
-      using T = std::remove_cvref_t<decltype(*s)>;
-      kernels::cpu::clamp_backward(s, T(lo), T(hi), dy, dx, n);
-    })};
+    return Grads{saved_backward(
+        x, g, "clamp_backward",
+        [=](auto* s, auto* dy, auto* dx, int64_t n) {
+          using T = std::remove_cvref_t<decltype(*s)>;
+          kernels::cpu::clamp_backward(s, T(lo), T(hi), dy, dx, n);
+        },
+        [=](auto& k, auto* s, auto* dy, auto* dx, int64_t n, cudaStream_t st) {
+          using T = std::remove_cvref_t<decltype(*s)>;
+          k.clamp_backward(s, T(lo), T(hi), dy, dx, n, st);
+        })};
   });
 }
 
 Tensor pow(const Tensor& a, double e) {
   ops::check_float_input(a, "pow", "input");
-  ops::require_cpu(a, "pow");
   Tensor out = Tensor::empty(a.shape(), a.dtype(), a.device());
   dispatch_float(a.dtype(), "pow", [&]<class T>() {
-    kernels::cpu::pow_scalar<T>(a.data<T>(), T(e), out.data<T>(), a.numel());
+    if (on_cpu(a)) return kernels::cpu::pow_scalar<T>(a.data<T>(), T(e), out.data<T>(), a.numel());
+    cuda_fns<T>("pow").pow_scalar(a.data<T>(), T(e), out.data<T>(), a.numel(), ops::cuda_stream());
   });
   Tensor x = a.detach();
   return record(out, "pow", {a}, [x, e](const Tensor& g, const Need&) {
-    return Grads{saved_backward(x, g, "pow_backward", [=](auto* s, auto* dy, auto* dx, int64_t n) {
-      using T = std::remove_cvref_t<decltype(*s)>;
-      kernels::cpu::pow_backward(s, T(e), dy, dx, n);
-    })};
+    return Grads{saved_backward(
+        x, g, "pow_backward",
+        [=](auto* s, auto* dy, auto* dx, int64_t n) {
+          using T = std::remove_cvref_t<decltype(*s)>;
+          kernels::cpu::pow_backward(s, T(e), dy, dx, n);
+        },
+        [=](auto& k, auto* s, auto* dy, auto* dx, int64_t n, cudaStream_t st) {
+          using T = std::remove_cvref_t<decltype(*s)>;
+          k.pow_backward(s, T(e), dy, dx, n, st);
+        })};
   });
 }
 

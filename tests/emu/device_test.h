@@ -1,0 +1,58 @@
+// Shared by the emu tests (kernels run by the CPU execution of the CUDA model) and the gpu tests
+// (the same test sources on a real device, XGD_GPU_TEST): device memory, device presence, and
+// the engine's CUDA backend.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#if defined(XGD_GPU_TEST)
+#include <cuda_runtime_api.h>
+#else
+#include "kernels/emu/emu.h"
+#endif
+#include "kernels/cuda/check.h"
+
+namespace xgd::test {
+
+// gpu: whether a usable device is present (why not, otherwise); emu: always true.
+bool device_present(std::string* why);
+// Makes the engine's Device::CUDA the real backend (gpu) or the emulator (emu).
+void use_cuda_backend();
+
+// Device memory for the raw-kernel tests; fresh memory reads NaN under the emulator.
+template <class T>
+class DeviceBuffer {
+ public:
+  explicit DeviceBuffer(size_t n) : n_(n) {
+    XGD_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&p_), std::max<size_t>(n, 1) * sizeof(T)));
+  }
+  explicit DeviceBuffer(const std::vector<T>& v) : DeviceBuffer(v.size()) {
+    XGD_CUDA_CHECK(cudaMemcpy(p_, v.data(), v.size() * sizeof(T), cudaMemcpyHostToDevice));
+  }
+  ~DeviceBuffer() { cudaFree(p_); }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  T* get() const { return p_; }
+  std::vector<T> to_host() const {
+    XGD_CUDA_CHECK(cudaDeviceSynchronize());
+    std::vector<T> v(n_);
+    XGD_CUDA_CHECK(cudaMemcpy(v.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost));
+    return v;
+  }
+
+ private:
+  T* p_ = nullptr;
+  size_t n_;
+};
+
+}  // namespace xgd::test
+
+// First line of every test that needs the device: skips with the reason on a machine without one.
+#define XGD_REQUIRE_DEVICE()                                                                     \
+  do {                                                                                           \
+    std::string xgd_why_;                                                                        \
+    if (!::xgd::test::device_present(&xgd_why_)) GTEST_SKIP() << "no CUDA device: " << xgd_why_; \
+  } while (0)
