@@ -4,7 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <cstring>
+#include <memory>
 #include <vector>
 
 #include "kernels/common/conv.h"
@@ -156,6 +156,20 @@ void im2col_backward_weight_tile(const ConvGeom& g, const T* x, const T* dy, T* 
             col + grp * CgKK * P, P, accumulate ? T(1) : T(0), dw + grp * Kg * CgKK, CgKK);
 }
 
+// The calling thread's im2col buffer, kept between calls (grow-only, uninitialised): a fresh
+// multi-MB allocation per call costs page faults and zero-filling that rival the im2col itself.
+// OpenMP's worker threads persist, so each keeps its own.
+template <class T>
+T* thread_scratch(int64_t elems) {
+  thread_local std::unique_ptr<T[]> buf;
+  thread_local int64_t capacity = 0;
+  if (elems > capacity) {
+    buf.reset(new T[elems]);
+    capacity = elems;
+  }
+  return buf.get();
+}
+
 // Runs tile(item, scratch, accumulate) over `items` work items, either one per thread (each
 // thread with its own scratch of `scratch_elems`) or sequentially with a shared scratch so the
 // callee's gemm uses the threads. For a reduction (`reduce_elems` > 0, into `out`), each extra
@@ -168,8 +182,8 @@ void run_items(int64_t items, bool outer, int64_t scratch_elems, T* out, int64_t
     return;
   }
   if (!outer) {
-    std::vector<T> scratch(scratch_elems);
-    for (int64_t i = 0; i < items; ++i) tile(i, scratch.data(), out, i > 0);
+    T* scratch = thread_scratch<T>(scratch_elems);
+    for (int64_t i = 0; i < items; ++i) tile(i, scratch, out, i > 0);
     return;
   }
   const int threads = static_cast<int>(std::min<int64_t>(items, omp_get_max_threads()));
@@ -177,7 +191,7 @@ void run_items(int64_t items, bool outer, int64_t scratch_elems, T* out, int64_t
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
-    std::vector<T> scratch(scratch_elems);
+    T* scratch = thread_scratch<T>(scratch_elems);
     T* dst = out;
     if (reduce_elems > 0 && t > 0) {
       partial[t - 1].assign(reduce_elems, T(0));
@@ -187,7 +201,7 @@ void run_items(int64_t items, bool outer, int64_t scratch_elems, T* out, int64_t
 #pragma omp for schedule(static)
     for (int64_t i = 0; i < items; ++i) {
       // Thread 0 overwrites `out` on its first item; the private buffers start at zero.
-      tile(i, scratch.data(), dst, reduce_elems > 0 ? (t > 0 || !first) : false);
+      tile(i, scratch, dst, reduce_elems > 0 ? (t > 0 || !first) : false);
       first = false;
     }
     if (reduce_elems > 0 && t == 0 && first) std::fill(out, out + reduce_elems, T(0));
@@ -199,33 +213,95 @@ void run_items(int64_t items, bool outer, int64_t scratch_elems, T* out, int64_t
 }  // namespace
 
 // ---------------------------------------------------------------- im2col / col2im
+namespace {
+
+// One im2col row (channel plane xc (H, W), tap (kh, kw)) over output rows [oh0, oh1).
+// Stride 1 with OW == W ("same" width: 2·pw == dw·(KW - 1), every 3×3/p1 and ASPP conv):
+// output pixel q reads x flat index q + shift, so the row is one contiguous copy, then the
+// padding positions are zeroed (whole rows outside the image fall outside the copy).
+template <class T>
+[[gnu::always_inline]] inline void im2col_row(const ConvGeom& g, const T* __restrict xc, int64_t kh,
+                                              int64_t kw, int64_t oh0, int64_t oh1,
+                                              T* __restrict dst) {
+  const TapRange wr = conv_tap_range(g.W, g.OW, kw, g.sw, g.pw, g.dw);
+  const int64_t off = kw * g.dw - g.pw, P = (oh1 - oh0) * g.OW;
+  if (g.sh == 1 && g.sw == 1 && g.OW == g.W) {
+    const int64_t base = oh0 * g.OW + (kh * g.dh - g.ph) * g.W + off;  // x index of dst[0]
+    const int64_t lo = std::clamp<int64_t>(-base, 0, P);
+    const int64_t hi = std::clamp<int64_t>(g.H * g.W - base, 0, P);
+    std::fill(dst, dst + lo, T(0));
+    std::copy(xc + (base + lo), xc + (base + hi), dst + lo);
+    std::fill(dst + hi, dst + P, T(0));
+    if (wr.lo > 0 || wr.hi < g.OW)
+      for (int64_t q = 0; q < P; q += g.OW) {
+        for (int64_t ow = 0; ow < wr.lo; ++ow) dst[q + ow] = T(0);
+        for (int64_t ow = wr.hi; ow < g.OW; ++ow) dst[q + ow] = T(0);
+      }
+    return;
+  }
+  for (int64_t oh = oh0; oh < oh1; ++oh, dst += g.OW) {
+    const int64_t ih = conv_in_index(oh, kh, g.sh, g.ph, g.dh);
+    if (ih < 0 || ih >= g.H) {
+      for (int64_t ow = 0; ow < g.OW; ++ow) dst[ow] = T(0);
+      continue;
+    }
+    const T* __restrict xr = xc + ih * g.W;
+    for (int64_t ow = 0; ow < wr.lo; ++ow) dst[ow] = T(0);
+    if (g.sw == 1) {
+      for (int64_t ow = wr.lo; ow < wr.hi; ++ow) dst[ow] = xr[ow + off];
+    } else {
+      for (int64_t ow = wr.lo; ow < wr.hi; ++ow) dst[ow] = xr[ow * g.sw + off];
+    }
+    for (int64_t ow = wr.hi; ow < g.OW; ++ow) dst[ow] = T(0);
+  }
+}
+
+// dx plane (H, W) += the KH·KW col rows of one channel over output rows [oh0, oh1).
+template <class T>
+[[gnu::always_inline]] inline void col2im_plane(const ConvGeom& g, const T* __restrict col,
+                                                int64_t P, int64_t oh0, int64_t oh1,
+                                                T* __restrict dxc) {
+  for (int64_t kh = 0; kh < g.KH; ++kh)
+    for (int64_t kw = 0; kw < g.KW; ++kw) {
+      const T* __restrict src = col + (kh * g.KW + kw) * P;
+      const TapRange wr = conv_tap_range(g.W, g.OW, kw, g.sw, g.pw, g.dw);
+      const int64_t off = kw * g.dw - g.pw;
+      for (int64_t oh = oh0; oh < oh1; ++oh, src += g.OW) {
+        const int64_t ih = conv_in_index(oh, kh, g.sh, g.ph, g.dh);
+        if (ih < 0 || ih >= g.H) continue;
+        T* __restrict dxr = dxc + ih * g.W;
+        if (g.sw == 1) {
+          for (int64_t ow = wr.lo; ow < wr.hi; ++ow) dxr[ow + off] += src[ow];
+        } else {
+          for (int64_t ow = wr.lo; ow < wr.hi; ++ow) dxr[ow * g.sw + off] += src[ow];
+        }
+      }
+    }
+}
+
+#define XGD_IM2COL_CLONES(T)                                                                     \
+  XGD_CONV_CLONES void im2col_row_isa(const ConvGeom& g, const T* xc, int64_t kh, int64_t kw,    \
+                                      int64_t oh0, int64_t oh1, T* dst) {                        \
+    im2col_row<T>(g, xc, kh, kw, oh0, oh1, dst);                                                 \
+  }                                                                                              \
+  XGD_CONV_CLONES void col2im_plane_isa(const ConvGeom& g, const T* col, int64_t P, int64_t oh0, \
+                                        int64_t oh1, T* dxc) {                                   \
+    col2im_plane<T>(g, col, P, oh0, oh1, dxc);                                                   \
+  }
+XGD_IM2COL_CLONES(float)
+XGD_IM2COL_CLONES(double)
+#undef XGD_IM2COL_CLONES
+
+}  // namespace
+
 template <class T>
 void im2col(const ConvGeom& g, const T* x, int64_t c0, int64_t nc, int64_t oh0, int64_t oh1,
             T* col) {
   const int64_t KK = g.KH * g.KW, P = (oh1 - oh0) * g.OW;
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && nc * KK * P > 32768)
-  for (int64_t r = 0; r < nc * KK; ++r) {
-    const int64_t c = c0 + r / KK, kh = (r / g.KW) % g.KH, kw = r % g.KW;
-    const T* xc = x + c * g.H * g.W;  // (H, W)
-    const TapRange wr = conv_tap_range(g.W, g.OW, kw, g.sw, g.pw, g.dw);
-    const int64_t off = kw * g.dw - g.pw;
-    T* dst = col + r * P;
-    for (int64_t oh = oh0; oh < oh1; ++oh, dst += g.OW) {
-      const int64_t ih = conv_in_index(oh, kh, g.sh, g.ph, g.dh);
-      if (ih < 0 || ih >= g.H) {
-        std::fill(dst, dst + g.OW, T(0));
-        continue;
-      }
-      const T* xr = xc + ih * g.W;
-      std::fill(dst, dst + wr.lo, T(0));
-      if (g.sw == 1) {
-        std::memcpy(dst + wr.lo, xr + wr.lo + off, (wr.hi - wr.lo) * sizeof(T));
-      } else {
-        for (int64_t ow = wr.lo; ow < wr.hi; ++ow) dst[ow] = xr[ow * g.sw + off];
-      }
-      std::fill(dst + wr.hi, dst + g.OW, T(0));
-    }
-  }
+  for (int64_t r = 0; r < nc * KK; ++r)
+    im2col_row_isa(g, x + (c0 + r / KK) * g.H * g.W, (r / g.KW) % g.KH, r % g.KW, oh0, oh1,
+                   col + r * P);
 }
 
 template <class T>
@@ -234,25 +310,8 @@ void col2im_add(const ConvGeom& g, const T* col, int64_t c0, int64_t nc, int64_t
   const int64_t KK = g.KH * g.KW, P = (oh1 - oh0) * g.OW;
   // One channel per iteration: its KH·KW rows all land in its own plane (no races).
 #pragma omp parallel for schedule(static) if (!omp_in_parallel() && nc * KK * P > 32768)
-  for (int64_t c = 0; c < nc; ++c) {
-    T* dxc = dx + (c0 + c) * g.H * g.W;  // (H, W)
-    for (int64_t kh = 0; kh < g.KH; ++kh)
-      for (int64_t kw = 0; kw < g.KW; ++kw) {
-        const T* src = col + ((c * g.KH + kh) * g.KW + kw) * P;
-        const TapRange wr = conv_tap_range(g.W, g.OW, kw, g.sw, g.pw, g.dw);
-        const int64_t off = kw * g.dw - g.pw;
-        for (int64_t oh = oh0; oh < oh1; ++oh, src += g.OW) {
-          const int64_t ih = conv_in_index(oh, kh, g.sh, g.ph, g.dh);
-          if (ih < 0 || ih >= g.H) continue;
-          T* dxr = dxc + ih * g.W;
-          if (g.sw == 1) {
-            for (int64_t ow = wr.lo; ow < wr.hi; ++ow) dxr[ow + off] += src[ow];
-          } else {
-            for (int64_t ow = wr.lo; ow < wr.hi; ++ow) dxr[ow * g.sw + off] += src[ow];
-          }
-        }
-      }
-  }
+  for (int64_t c = 0; c < nc; ++c)
+    col2im_plane_isa(g, col + c * KK * P, P, oh0, oh1, dx + (c0 + c) * g.H * g.W);
 }
 
 // ---------------------------------------------------------------- entry points
