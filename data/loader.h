@@ -7,6 +7,7 @@
 //   - A worker's error (an unreadable file, a bad mask, ...) is rethrown by next() for the batch
 //     it belongs to; the loader then continues with the following batch.
 //   - The destructor stops and joins the workers (work in flight is discarded).
+//   - One consumer: next() and seek() are called from a single thread.
 #pragma once
 #include <condition_variable>
 #include <cstdint>
