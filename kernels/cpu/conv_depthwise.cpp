@@ -41,9 +41,8 @@ struct Taps {
 // narrower registers by the compiler in the others. Used where the compiler would not keep
 // accumulators in registers on its own (9 taps per output vector, 9 weight sums per column
 // strip). Unaligned access through an element-aligned, may_alias twin type (a 64-byte memcpy
-// stays a libc call in the target clones). -Wpsabi: these never cross a call boundary.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
+// stays a libc call in the target clones); macros rather than functions, so no vector is
+// passed or returned across a call (GCC's -Wpsabi ABI note for 64-byte vectors).
 template <class T>
 struct VecOf {
   typedef T type __attribute__((vector_size(64)));
@@ -53,16 +52,10 @@ template <class T>
 using Vec = typename VecOf<T>::type;
 template <class T>
 constexpr int64_t kLanes = 64 / sizeof(T);
+#define XGD_VLOAD(T, p) (*reinterpret_cast<const typename VecOf<T>::unaligned*>(p))
+#define XGD_VSTORE(T, p, v) (*reinterpret_cast<typename VecOf<T>::unaligned*>(p) = (v))
 template <class T>
-[[gnu::always_inline]] inline Vec<T> load(const T* p) {
-  return *reinterpret_cast<const typename VecOf<T>::unaligned*>(p);
-}
-template <class T>
-[[gnu::always_inline]] inline void store(T* p, Vec<T> v) {
-  *reinterpret_cast<typename VecOf<T>::unaligned*>(p) = v;
-}
-template <class T>
-[[gnu::always_inline]] inline T hsum(Vec<T> v) {
+[[gnu::always_inline]] inline T hsum(const Vec<T>& v) {
   T s = 0;
   for (int64_t i = 0; i < kLanes<T>; ++i) s += v[i];
   return s;
@@ -81,90 +74,53 @@ template <class T>
   }
 }
 
+// Whether the 3×3 stride-1 path over a zero-padded copy of the plane applies: every output
+// vector then reads 9 full input vectors, no borders (a dilated ASPP branch on a 32×32 map
+// would otherwise be mostly border loops).
+template <class T>
+bool padded_3x3(const ConvGeom& g) {
+  return g.KH == 3 && g.KW == 3 && g.sh == 1 && g.sw == 1 && g.ph >= 0 && g.pw >= 0 &&
+         g.OW >= kLanes<T>;
+}
+
 // y (OH, OW) = (accumulate ? y : bias) + Σ_taps w[kh, kw] · x (H, W) shifted.
-// `zero_row` (W zeros) stands in for input rows above/below the image in the fused 3×3 path.
+// With `pad` (padded_3x3: a (H + 2ph, W + 2pw) buffer whose border is zero): the plane is
+// copied into its interior and each 16-float output vector sums its 9 taps in a register; the
+// last, overlapping vector at OW - L is computed first from the original y and stored last.
+// Otherwise tap by tap over each tap's valid output range.
 template <class T>
 [[gnu::always_inline]] inline void fwd_plane(const ConvGeom& g, const Taps& t,
                                              const T* __restrict xc, const T* __restrict wk, T bias,
-                                             bool accumulate, const T* zero_row, T* __restrict yp) {
-  if (g.KH == 3 && g.KW == 3) {
-    // Columns [a, b) have all three kw taps inside the row: 9 taps per output element.
-    int64_t a = std::max({t.w_lo[0], t.w_lo[1], t.w_lo[2]});
-    int64_t b = std::min({t.w_hi[0], t.w_hi[1], t.w_hi[2]});
-    if (a >= b) a = b = 0;
-    const int64_t o0 = t.w_off[0], o1 = t.w_off[1], o2 = t.w_off[2], s = g.sw;
+                                             bool accumulate, T* __restrict pad, T* __restrict yp) {
+  if (pad) {
+    constexpr int64_t L = kLanes<T>;
+    const int64_t Wp = g.W + 2 * g.pw, o1 = g.dw, o2 = 2 * g.dw;
+    for (int64_t ih = 0; ih < g.H; ++ih)
+      std::copy(xc + ih * g.W, xc + (ih + 1) * g.W, pad + (ih + g.ph) * Wp + g.pw);
     const T w00 = wk[0], w01 = wk[1], w02 = wk[2], w10 = wk[3], w11 = wk[4], w12 = wk[5],
             w20 = wk[6], w21 = wk[7], w22 = wk[8];
-    constexpr int64_t L = kLanes<T>;
-    const bool vec = s == 1 && b - a >= L;
-    // Border columns: a few (dilation 1) are cheaper one by one than as 18 short tap loops.
-    const bool scalar_border = a + (g.OW - b) <= 8;
+    const Vec<T> bv = Vec<T>{} + bias;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const T* __restrict r0 = pad + oh * Wp;  // padded rows oh + kh·dh
+      const T* __restrict r1 = r0 + g.dh * Wp;
+      const T* __restrict r2 = r1 + g.dh * Wp;
       T* __restrict yr = yp + oh * g.OW;
-      if (!accumulate) std::fill(yr, yr + g.OW, bias);  // row by row: stays in L1
-      const T* rows[3];
-      for (int64_t kh = 0; kh < 3; ++kh) {
-        const int64_t ih = conv_in_index(oh, kh, g.sh, g.ph, g.dh);
-        rows[kh] = ih >= 0 && ih < g.H ? xc + ih * g.W : nullptr;
+#define XGD_TAPS9(ow)                                                        \
+  (w00 * XGD_VLOAD(T, r0 + (ow)) + w01 * XGD_VLOAD(T, r0 + (ow) + o1) +      \
+   w02 * XGD_VLOAD(T, r0 + (ow) + o2) + w10 * XGD_VLOAD(T, r1 + (ow)) +      \
+   w11 * XGD_VLOAD(T, r1 + (ow) + o1) + w12 * XGD_VLOAD(T, r1 + (ow) + o2) + \
+   w20 * XGD_VLOAD(T, r2 + (ow)) + w21 * XGD_VLOAD(T, r2 + (ow) + o1) +      \
+   w22 * XGD_VLOAD(T, r2 + (ow) + o2))
+      if (accumulate) {
+        const Vec<T> last = XGD_VLOAD(T, yr + g.OW - L) + XGD_TAPS9(g.OW - L);
+        for (int64_t ow = 0; ow + L <= g.OW; ow += L)
+          XGD_VSTORE(T, yr + ow, XGD_VLOAD(T, yr + ow) + XGD_TAPS9(ow));
+        XGD_VSTORE(T, yr + g.OW - L, last);
+      } else {
+        for (int64_t ow = 0; ow + L <= g.OW; ow += L) XGD_VSTORE(T, yr + ow, bv + XGD_TAPS9(ow));
+        XGD_VSTORE(T, yr + g.OW - L, bv + XGD_TAPS9(g.OW - L));
       }
-      if (vec) {
-        // 9 taps per 16-float output vector held in a register. The last, overlapping vector
-        // at b - L is computed first from the original y and stored last (same values).
-        const T* __restrict r0 = rows[0] ? rows[0] : zero_row;
-        const T* __restrict r1 = rows[1] ? rows[1] : zero_row;
-        const T* __restrict r2 = rows[2] ? rows[2] : zero_row;
-        auto taps9 = [&](int64_t ow) {
-          return w00 * load(r0 + ow + o0) + w01 * load(r0 + ow + o1) + w02 * load(r0 + ow + o2) +
-                 w10 * load(r1 + ow + o0) + w11 * load(r1 + ow + o1) + w12 * load(r1 + ow + o2) +
-                 w20 * load(r2 + ow + o0) + w21 * load(r2 + ow + o1) + w22 * load(r2 + ow + o2);
-        };
-        const Vec<T> last = load(yr + b - L) + taps9(b - L);
-        for (int64_t ow = a; ow + L <= b; ow += L) store(yr + ow, load(yr + ow) + taps9(ow));
-        store(yr + b - L, last);
-      } else if (a < b) {
-        const T* __restrict r0 = rows[0] ? rows[0] : zero_row;
-        const T* __restrict r1 = rows[1] ? rows[1] : zero_row;
-        const T* __restrict r2 = rows[2] ? rows[2] : zero_row;
-        if (s == 1) {
-          for (int64_t ow = a; ow < b; ++ow)
-            yr[ow] += w00 * r0[ow + o0] + w01 * r0[ow + o1] + w02 * r0[ow + o2] +
-                      w10 * r1[ow + o0] + w11 * r1[ow + o1] + w12 * r1[ow + o2] +
-                      w20 * r2[ow + o0] + w21 * r2[ow + o1] + w22 * r2[ow + o2];
-        } else {
-          for (int64_t ow = a; ow < b; ++ow) {
-            const int64_t i = ow * s;
-            yr[ow] += w00 * r0[i + o0] + w01 * r0[i + o1] + w02 * r0[i + o2] + w10 * r1[i + o0] +
-                      w11 * r1[i + o1] + w12 * r1[i + o2] + w20 * r2[i + o0] + w21 * r2[i + o1] +
-                      w22 * r2[i + o2];
-          }
-        }
-      }
-      if (scalar_border) {
-        auto column = [&](int64_t ow) {
-          T acc = 0;
-          for (int64_t kh = 0; kh < 3; ++kh) {
-            if (!rows[kh]) continue;
-            for (int64_t kw = 0; kw < 3; ++kw) {
-              const int64_t iw = ow * s + t.w_off[kw];
-              if (iw >= 0 && iw < g.W) acc += wk[kh * 3 + kw] * rows[kh][iw];
-            }
-          }
-          yr[ow] += acc;
-        };
-        for (int64_t ow = 0; ow < a; ++ow) column(ow);
-        for (int64_t ow = b; ow < g.OW; ++ow) column(ow);
-        continue;
-      }
-      // Border columns, tap by tap: [lo, hi) minus the fused [a, b).
-      for (int64_t kh = 0; kh < 3; ++kh) {
-        if (!rows[kh]) continue;
-        for (int64_t kw = 0; kw < 3; ++kw) {
-          const T wv = wk[kh * 3 + kw];
-          const int64_t lo = t.w_lo[kw], hi = t.w_hi[kw];
-          axpy_row(yr, rows[kh], wv, lo, std::min(hi, a), s, t.w_off[kw]);
-          axpy_row(yr, rows[kh], wv, std::max(lo, b), hi, s, t.w_off[kw]);
-        }
-      }
+#undef XGD_TAPS9
     }
     return;
   }
@@ -200,36 +156,11 @@ template <class T>
 }
 
 // acc[(kh·KW + kw)·OW + ow] += dy[oh, ow] · x[ih, ow·sw + off] over the valid rows: per-tap
-// row accumulators, summed into dw once per output channel by the caller. For 3×3 stride 1,
-// the columns [a, v_end) where all three kw taps are inside the row run as 16-column strips
-// with the 3 tap sums of each kh in registers down the rows, added to acc[tap·OW] once per
-// strip; the row accumulators cover the other columns.
+// row accumulators, summed into dw once per output channel by the caller.
 template <class T>
 [[gnu::always_inline]] inline void bwd_weight_plane(const ConvGeom& g, const Taps& t,
                                                     const T* __restrict xc, const T* __restrict dyp,
                                                     T* __restrict acc) {
-  constexpr int64_t L = kLanes<T>;
-  int64_t a = 0, v_end = 0;
-  if (g.KH == 3 && g.KW == 3 && g.sw == 1) {
-    a = std::max({t.w_lo[0], t.w_lo[1], t.w_lo[2]});
-    const int64_t b = std::min({t.w_hi[0], t.w_hi[1], t.w_hi[2]});
-    v_end = b > a ? a + (b - a) / L * L : a;
-    const int64_t o0 = t.w_off[0], o1 = t.w_off[1], o2 = t.w_off[2];
-    for (int64_t kh = 0; kh < 3; ++kh)
-      for (int64_t ow = a; ow < v_end; ow += L) {
-        Vec<T> s0 = {}, s1 = {}, s2 = {};
-        for (int64_t oh = t.h_lo[kh]; oh < t.h_hi[kh]; ++oh) {
-          const T* __restrict xr = xc + conv_in_index(oh, kh, g.sh, g.ph, g.dh) * g.W;
-          const Vec<T> d = load(dyp + oh * g.OW + ow);
-          s0 += d * load(xr + ow + o0);
-          s1 += d * load(xr + ow + o1);
-          s2 += d * load(xr + ow + o2);
-        }
-        acc[(kh * 3 + 0) * g.OW] += hsum<T>(s0);
-        acc[(kh * 3 + 1) * g.OW] += hsum<T>(s1);
-        acc[(kh * 3 + 2) * g.OW] += hsum<T>(s2);
-      }
-  }
   for (int64_t kh = 0; kh < g.KH; ++kh)
     for (int64_t oh = t.h_lo[kh]; oh < t.h_hi[kh]; ++oh) {
       const T* __restrict xr = xc + conv_in_index(oh, kh, g.sh, g.ph, g.dh) * g.W;
@@ -237,9 +168,8 @@ template <class T>
       for (int64_t kw = 0; kw < g.KW; ++kw) {
         T* __restrict ar = acc + (kh * g.KW + kw) * g.OW;
         const int64_t off = t.w_off[kw], lo = t.w_lo[kw], hi = t.w_hi[kw];
-        if (g.sw == 1) {  // [lo, hi) minus the vector strips [a, v_end)
-          for (int64_t ow = lo; ow < std::min(hi, a); ++ow) ar[ow] += dyr[ow] * xr[ow + off];
-          for (int64_t ow = std::max(lo, v_end); ow < hi; ++ow) ar[ow] += dyr[ow] * xr[ow + off];
+        if (g.sw == 1) {
+          for (int64_t ow = lo; ow < hi; ++ow) ar[ow] += dyr[ow] * xr[ow + off];
         } else {
           for (int64_t ow = lo; ow < hi; ++ow) ar[ow] += dyr[ow] * xr[ow * g.sw + off];
         }
@@ -247,10 +177,40 @@ template <class T>
     }
 }
 
+// 3×3 stride 1 with non-negative padding: x copied into the interior of xpad ((H + 2ph) rows
+// of Wq, zero elsewhere) and dy into dypad (OH rows of OWq = OW rounded up to a vector, zero
+// tail), then dwk[0..8] += the 9 tap sums, accumulated per 16-column strip in registers down
+// all the rows (no borders, one horizontal sum per strip and tap).
+template <class T>
+[[gnu::always_inline]] inline void bwd_weight_plane_padded(
+    const ConvGeom& g, const T* __restrict xc, const T* __restrict dyp, T* __restrict xpad,
+    int64_t Wq, T* __restrict dypad, int64_t OWq, T* __restrict dwk) {
+  constexpr int64_t L = kLanes<T>;
+  for (int64_t ih = 0; ih < g.H; ++ih)
+    std::copy(xc + ih * g.W, xc + (ih + 1) * g.W, xpad + (ih + g.ph) * Wq + g.pw);
+  for (int64_t oh = 0; oh < g.OH; ++oh)
+    std::copy(dyp + oh * g.OW, dyp + (oh + 1) * g.OW, dypad + oh * OWq);
+  const int64_t o1 = g.dw, o2 = 2 * g.dw, q1 = g.dh * Wq, q2 = 2 * g.dh * Wq;
+  for (int64_t ow = 0; ow < OWq; ow += L) {
+    Vec<T> s00 = {}, s01 = {}, s02 = {}, s10 = {}, s11 = {}, s12 = {}, s20 = {}, s21 = {}, s22 = {};
+    for (int64_t oh = 0; oh < g.OH; ++oh) {
+      const Vec<T> d = XGD_VLOAD(T, dypad + oh * OWq + ow);
+      const T* __restrict r = xpad + oh * Wq + ow;  // padded rows oh + kh·dh
+      s00 += d * XGD_VLOAD(T, r), s01 += d * XGD_VLOAD(T, r + o1), s02 += d * XGD_VLOAD(T, r + o2);
+      s10 += d * XGD_VLOAD(T, r + q1), s11 += d * XGD_VLOAD(T, r + q1 + o1);
+      s12 += d * XGD_VLOAD(T, r + q1 + o2), s20 += d * XGD_VLOAD(T, r + q2);
+      s21 += d * XGD_VLOAD(T, r + q2 + o1), s22 += d * XGD_VLOAD(T, r + q2 + o2);
+    }
+    dwk[0] += hsum<T>(s00), dwk[1] += hsum<T>(s01), dwk[2] += hsum<T>(s02);
+    dwk[3] += hsum<T>(s10), dwk[4] += hsum<T>(s11), dwk[5] += hsum<T>(s12);
+    dwk[6] += hsum<T>(s20), dwk[7] += hsum<T>(s21), dwk[8] += hsum<T>(s22);
+  }
+}
+
 #define XGD_DEPTHWISE_CLONES(T)                                                                   \
   XGD_CONV_CLONES void fwd_plane_isa(const ConvGeom& g, const Taps& t, const T* xc, const T* wk,  \
-                                     T bias, bool accumulate, const T* zero_row, T* yp) {         \
-    fwd_plane<T>(g, t, xc, wk, bias, accumulate, zero_row, yp);                                   \
+                                     T bias, bool accumulate, T* pad, T* yp) {                    \
+    fwd_plane<T>(g, t, xc, wk, bias, accumulate, pad, yp);                                        \
   }                                                                                               \
   XGD_CONV_CLONES void bwd_data_scatter_plane_isa(const ConvGeom& g, const Taps& t, const T* dyp, \
                                                   const T* wk, T* dxc) {                          \
@@ -259,6 +219,11 @@ template <class T>
   XGD_CONV_CLONES void bwd_weight_plane_isa(const ConvGeom& g, const Taps& t, const T* xc,        \
                                             const T* dyp, T* acc) {                               \
     bwd_weight_plane<T>(g, t, xc, dyp, acc);                                                      \
+  }                                                                                               \
+  XGD_CONV_CLONES void bwd_weight_plane_padded_isa(const ConvGeom& g, const T* xc, const T* dyp,  \
+                                                   T* xpad, int64_t Wq, T* dypad, int64_t OWq,    \
+                                                   T* dwk) {                                      \
+    bwd_weight_plane_padded<T>(g, xc, dyp, xpad, Wq, dypad, OWq, dwk);                            \
   }
 XGD_DEPTHWISE_CLONES(float)
 XGD_DEPTHWISE_CLONES(double)
@@ -276,12 +241,17 @@ template <class T>
 void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t m = g.K / g.C, HW = g.H * g.W, OHW = g.OH * g.OW, KK = g.KH * g.KW;
   const Taps taps(g);
-  const std::vector<T> zero_row(g.W, T(0));
-#pragma omp parallel for schedule(static) if (worth_threads(g))
-  for (int64_t p = 0; p < g.N * g.K; ++p) {
-    const int64_t n = p / g.K, k = p % g.K;
-    fwd_plane_isa(g, taps, x + (n * g.C + k / m) * HW, w + k * KK, b ? b[k] : T(0), false,
-                  zero_row.data(), y + p * OHW);
+  const bool padded = padded_3x3<T>(g);
+#pragma omp parallel if (worth_threads(g))
+  {
+    // Per-thread padded plane, zeroed once: only its interior is ever written.
+    std::vector<T> pad(padded ? (g.H + 2 * g.ph) * (g.W + 2 * g.pw) : 0);
+#pragma omp for schedule(static)
+    for (int64_t p = 0; p < g.N * g.K; ++p) {
+      const int64_t n = p / g.K, k = p % g.K;
+      fwd_plane_isa(g, taps, x + (n * g.C + k / m) * HW, w + k * KK, b ? b[k] : T(0), false,
+                    padded ? pad.data() : nullptr, y + p * OHW);
+    }
   }
 }
 
@@ -297,17 +267,21 @@ void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) 
     gt.H = g.OH, gt.W = g.OW, gt.OH = g.H, gt.OW = g.W;
     gt.ph = g.dh * (g.KH - 1) - g.ph, gt.pw = g.dw * (g.KW - 1) - g.pw;
     const Taps taps(gt);
-    const std::vector<T> zero_row(gt.W, T(0));
+    const bool padded = padded_3x3<T>(gt);
     std::vector<T> wf(g.K * KK);  // (K, KH, KW) flipped in both spatial dims
     for (int64_t k = 0; k < g.K; ++k)
       for (int64_t i = 0; i < KK; ++i) wf[k * KK + i] = w[k * KK + (KK - 1 - i)];
-#pragma omp parallel for schedule(static) if (worth_threads(g))
-    for (int64_t p = 0; p < g.N * g.C; ++p) {
-      const int64_t n = p / g.C, c = p % g.C;
-      for (int64_t j = 0; j < m; ++j) {
-        const int64_t k = c * m + j;
-        fwd_plane_isa(gt, taps, dy + (n * g.K + k) * OHW, wf.data() + k * KK, T(0), j > 0,
-                      zero_row.data(), dx + p * HW);
+#pragma omp parallel if (worth_threads(g))
+    {
+      std::vector<T> pad(padded ? (gt.H + 2 * gt.ph) * (gt.W + 2 * gt.pw) : 0);
+#pragma omp for schedule(static)
+      for (int64_t p = 0; p < g.N * g.C; ++p) {
+        const int64_t n = p / g.C, c = p % g.C;
+        for (int64_t j = 0; j < m; ++j) {
+          const int64_t k = c * m + j;
+          fwd_plane_isa(gt, taps, dy + (n * g.K + k) * OHW, wf.data() + k * KK, T(0), j > 0,
+                        padded ? pad.data() : nullptr, dx + p * HW);
+        }
       }
     }
     return;
@@ -330,11 +304,24 @@ template <class T>
 void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const int64_t m = g.K / g.C, HW = g.H * g.W, OHW = g.OH * g.OW, KK = g.KH * g.KW;
   const Taps taps(g);
+  const bool padded = g.KH == 3 && g.KW == 3 && g.sh == 1 && g.sw == 1 && g.ph >= 0 && g.pw >= 0;
+  const int64_t L = kLanes<T>, OWq = (g.OW + L - 1) / L * L;
+  const int64_t Wq = std::max(g.W + 2 * g.pw, OWq + 2 * g.dw);
 #pragma omp parallel if (worth_threads(g))
   {
-    std::vector<T> acc(KK * g.OW);  // (KH·KW, OW) row accumulators of one output channel
+    // Per-thread buffers, zeroed once: the padded path only ever writes their interiors.
+    std::vector<T> acc(padded ? 0 : KK * g.OW);  // (KH·KW, OW) row accumulators
+    std::vector<T> xpad(padded ? (g.H + 2 * g.ph) * Wq : 0), dypad(padded ? g.OH * OWq : 0);
 #pragma omp for schedule(static)
     for (int64_t k = 0; k < g.K; ++k) {
+      T* dwk = dw + k * KK;  // (KH, KW)
+      if (padded) {
+        std::fill(dwk, dwk + KK, T(0));
+        for (int64_t n = 0; n < g.N; ++n)
+          bwd_weight_plane_padded_isa(g, x + (n * g.C + k / m) * HW, dy + (n * g.K + k) * OHW,
+                                      xpad.data(), Wq, dypad.data(), OWq, dwk);
+        continue;
+      }
       std::fill(acc.begin(), acc.end(), T(0));
       for (int64_t n = 0; n < g.N; ++n)
         bwd_weight_plane_isa(g, taps, x + (n * g.C + k / m) * HW, dy + (n * g.K + k) * OHW,
@@ -342,7 +329,7 @@ void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw
       for (int64_t i = 0; i < KK; ++i) {
         T s = 0;
         for (int64_t ow = 0; ow < g.OW; ++ow) s += acc[i * g.OW + ow];
-        dw[k * KK + i] = s;
+        dwk[i] = s;
       }
     }
   }
@@ -357,4 +344,5 @@ XGD_DEPTHWISE_INSTANTIATE(double)
 #undef XGD_DEPTHWISE_INSTANTIATE
 
 }  // namespace xgd::kernels::cpu
-#pragma GCC diagnostic pop
+#undef XGD_VLOAD
+#undef XGD_VSTORE
