@@ -7,10 +7,11 @@
 //   depthwise: per-channel im2col + cblas_sgemm (M = channel multiplier, K = KH·KW);
 //   --backward adds data + weight gradients: dcol = Wᵀ·dY then col2im, im2col then dW = dY·colᵀ
 //   (per channel for depthwise).
-// Shapes: torchvision ResNet18 at 1×3×512×512, the smp DeepLabV3+ ASPP at 32×32 on 512 ch and
-// the decoder's separable 3×3 at 128×128. GFLOP/s count 2·MACs of the nominal kernel (for the
-// dilated depthwise branches most taps read padding, which both sides skip or multiply by 0).
-// One line per shape ending in `ratio <peer time / our time>` (> 1: we are faster).
+// Shapes: torchvision ResNet18 at 1×3×512×512, the smp DeepLabV3+ ASPP at 32×32 on 512 ch,
+// the decoder's separable 3×3 at 128×128 and two MobileNetV2 depthwise layers. GFLOP/s count 2·MACs
+// of the nominal kernel (for the dilated depthwise branches most taps read padding, which both
+// sides skip or multiply by 0). One line per shape ending in `ratio <peer time / our time>` (> 1:
+// we are faster).
 // --clock cpu times process CPU seconds (min of reps) instead of wall time (median): with
 // --threads 1 on a machine shared with other jobs it is immune to preemption; with more
 // threads it also counts OpenMP/OpenBLAS spin-waiting, so report wall time there.
@@ -65,6 +66,9 @@ const std::vector<ConvCase> kCases = {
     {"aspp.project", 1280, 32, 32, 256, 1, 1, 0, 1, 1},
     {"decoder.sep.dw", 304, 128, 128, 304, 3, 1, 1, 1, 304},
     {"decoder.sep.pw", 304, 128, 128, 256, 1, 1, 0, 1, 1},
+    // MobileNetV2 at 512: a stride-2 and a stride-1 depthwise 3×3 of the expanded blocks.
+    {"mobilenetv2.features.2.dw_s2", 96, 256, 256, 96, 3, 2, 1, 1, 96},
+    {"mobilenetv2.features.4.dw", 144, 128, 128, 144, 3, 1, 1, 1, 144},
 };
 
 std::vector<float> random_vec(int64_t n, uint32_t seed) {

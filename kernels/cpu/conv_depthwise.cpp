@@ -1,13 +1,14 @@
 // Direct depthwise conv2d (groups == C, K = C·m, output channel k reads input channel k / m):
 // MobileNetV2's 3×3 blocks and the DeepLabV3+ separable ASPP (3×3, dilation 12/24/36).
-// im2col would copy KH·KW times the input for a 1-row GEMM per channel; the direct loops
-// read each input row in place and skip the taps that land entirely in padding (most of them
-// at dilation 24/36 on a 32×32 map). Gradients overwrite (=) dx and dw.
-//   forward: 3×3 rows fused (9 taps per output vector) where all taps are inside the row,
-//            per-tap row updates at the borders and for other kernel sizes;
+// im2col would copy KH·KW times the input for a 1-row GEMM per channel; these loops read each
+// plane once. Gradients overwrite (=) dx and dw.
+//   3×3 (any stride/dilation, padding >= 0): the plane is copied into a zero-padded buffer
+//     whose columns are split by stride phase, so every tap of a vector of outputs reads one
+//     contiguous vector with no border cases: forward sums 9 taps per output vector in a
+//     register; the weight gradient keeps 9 tap sums per 16-column strip in registers;
 //   d input: stride 1 is the forward kernel on dy with the kernel flipped and padding
-//            d·(k - 1) - p (gather, no write conflicts); stride > 1 scatters per tap;
-//   d weight: per-tap row accumulators summed once at the end (no per-row reductions).
+//     d·(k - 1) - p (a gather, no write conflicts); stride > 1 scatters tap by tap;
+//   other kernels: tap by tap over each tap's valid output range (row accumulators for dw).
 #include <omp.h>
 
 #include <algorithm>
@@ -74,36 +75,67 @@ template <class T>
   }
 }
 
-// Whether the 3×3 stride-1 path over a zero-padded copy of the plane applies: every output
-// vector then reads 9 full input vectors, no borders (a dilated ASPP branch on a 32×32 map
-// would otherwise be mostly border loops).
-template <class T>
+// A zero-padded copy of one plane for the 3×3 kernels, its columns split into sw phases so a
+// strided tap reads contiguous memory: padded column c = iw + pw is element c / sw of segment
+// c % sw of its row. Tap (kh, kw) of output (oh, ow) reads padded row oh·sh + kh·dh at
+// ow + tap_offset(kw) of that row. `cols`: how many output columns the kernel reads per row.
+struct PadLayout {
+  int64_t seg = 0, row = 0, rows = 0;  // elements per phase segment, per padded row; rows
+  PadLayout(const ConvGeom& g, int64_t cols) {
+    seg = std::max((g.W + 2 * g.pw + g.sw - 1) / g.sw, cols + (g.KW - 1) * g.dw / g.sw);
+    row = seg * g.sw;
+    rows = g.H + 2 * g.ph;
+  }
+  int64_t elems() const { return rows * row; }
+  int64_t tap_offset(const ConvGeom& g, int64_t kw) const {
+    return (kw * g.dw) % g.sw * seg + kw * g.dw / g.sw;
+  }
+};
+
 bool padded_3x3(const ConvGeom& g) {
-  return g.KH == 3 && g.KW == 3 && g.sh == 1 && g.sw == 1 && g.ph >= 0 && g.pw >= 0 &&
-         g.OW >= kLanes<T>;
+  return g.KH == 3 && g.KW == 3 && g.ph >= 0 && g.pw >= 0;
+}
+
+// Copies plane xc (H, W) into the interior of buf (PadLayout); the rest of buf stays as it is
+// (zero: each thread zeroes its buffer once and only interiors are ever written).
+template <class T>
+[[gnu::always_inline]] inline void pad_plane(const ConvGeom& g, const PadLayout& p,
+                                             const T* __restrict xc, T* __restrict buf) {
+  for (int64_t ih = 0; ih < g.H; ++ih) {
+    const T* __restrict xr = xc + ih * g.W;
+    T* __restrict r = buf + (ih + g.ph) * p.row;
+    if (g.sw == 1) {
+      std::copy(xr, xr + g.W, r + g.pw);
+      continue;
+    }
+    for (int64_t q = 0; q < g.sw; ++q) {  // the columns with (iw + pw) % sw == q
+      const int64_t iw0 = ((q - g.pw) % g.sw + g.sw) % g.sw;
+      T* __restrict dst = r + q * p.seg + (iw0 + g.pw) / g.sw;
+      for (int64_t iw = iw0, j = 0; iw < g.W; iw += g.sw, ++j) dst[j] = xr[iw];
+    }
+  }
 }
 
 // y (OH, OW) = (accumulate ? y : bias) + Σ_taps w[kh, kw] · x (H, W) shifted.
-// With `pad` (padded_3x3: a (H + 2ph, W + 2pw) buffer whose border is zero): the plane is
-// copied into its interior and each 16-float output vector sums its 9 taps in a register; the
-// last, overlapping vector at OW - L is computed first from the original y and stored last.
-// Otherwise tap by tap over each tap's valid output range.
+// With `pad` (padded_3x3 and OW >= one vector; a PadLayout(g, OW) buffer): each 16-float output
+// vector sums its 9 taps in a register; the last, overlapping vector at OW - L is computed
+// first from the original y and stored last. Otherwise tap by tap over each valid range.
 template <class T>
 [[gnu::always_inline]] inline void fwd_plane(const ConvGeom& g, const Taps& t,
                                              const T* __restrict xc, const T* __restrict wk, T bias,
                                              bool accumulate, T* __restrict pad, T* __restrict yp) {
   if (pad) {
     constexpr int64_t L = kLanes<T>;
-    const int64_t Wp = g.W + 2 * g.pw, o1 = g.dw, o2 = 2 * g.dw;
-    for (int64_t ih = 0; ih < g.H; ++ih)
-      std::copy(xc + ih * g.W, xc + (ih + 1) * g.W, pad + (ih + g.ph) * Wp + g.pw);
+    const PadLayout p(g, g.OW);
+    pad_plane(g, p, xc, pad);
+    const int64_t o1 = p.tap_offset(g, 1), o2 = p.tap_offset(g, 2);
     const T w00 = wk[0], w01 = wk[1], w02 = wk[2], w10 = wk[3], w11 = wk[4], w12 = wk[5],
             w20 = wk[6], w21 = wk[7], w22 = wk[8];
     const Vec<T> bv = Vec<T>{} + bias;
     for (int64_t oh = 0; oh < g.OH; ++oh) {
-      const T* __restrict r0 = pad + oh * Wp;  // padded rows oh + kh·dh
-      const T* __restrict r1 = r0 + g.dh * Wp;
-      const T* __restrict r2 = r1 + g.dh * Wp;
+      const T* __restrict r0 = pad + oh * g.sh * p.row;  // padded rows oh·sh + kh·dh
+      const T* __restrict r1 = r0 + g.dh * p.row;
+      const T* __restrict r2 = r1 + g.dh * p.row;
       T* __restrict yr = yp + oh * g.OW;
 #define XGD_TAPS9(ow)                                                        \
   (w00 * XGD_VLOAD(T, r0 + (ow)) + w01 * XGD_VLOAD(T, r0 + (ow) + o1) +      \
@@ -177,25 +209,28 @@ template <class T>
     }
 }
 
-// 3×3 stride 1 with non-negative padding: x copied into the interior of xpad ((H + 2ph) rows
-// of Wq, zero elsewhere) and dy into dypad (OH rows of OWq = OW rounded up to a vector, zero
-// tail), then dwk[0..8] += the 9 tap sums, accumulated per 16-column strip in registers down
-// all the rows (no borders, one horizontal sum per strip and tap).
+// Weight gradient of one image for padded_3x3: x padded into xpad (PadLayout(g, OWq)) and dy
+// copied into dypad (OH rows of OWq = OW rounded up to a vector, zero tail), then
+// dwk[0..8] += the 9 tap sums, kept per 16-column strip in registers down all the rows (no
+// borders, one horizontal sum per strip and tap).
 template <class T>
-[[gnu::always_inline]] inline void bwd_weight_plane_padded(
-    const ConvGeom& g, const T* __restrict xc, const T* __restrict dyp, T* __restrict xpad,
-    int64_t Wq, T* __restrict dypad, int64_t OWq, T* __restrict dwk) {
+[[gnu::always_inline]] inline void bwd_weight_plane_padded(const ConvGeom& g,
+                                                           const T* __restrict xc,
+                                                           const T* __restrict dyp,
+                                                           T* __restrict xpad, T* __restrict dypad,
+                                                           int64_t OWq, T* __restrict dwk) {
   constexpr int64_t L = kLanes<T>;
-  for (int64_t ih = 0; ih < g.H; ++ih)
-    std::copy(xc + ih * g.W, xc + (ih + 1) * g.W, xpad + (ih + g.ph) * Wq + g.pw);
+  const PadLayout p(g, OWq);
+  pad_plane(g, p, xc, xpad);
   for (int64_t oh = 0; oh < g.OH; ++oh)
     std::copy(dyp + oh * g.OW, dyp + (oh + 1) * g.OW, dypad + oh * OWq);
-  const int64_t o1 = g.dw, o2 = 2 * g.dw, q1 = g.dh * Wq, q2 = 2 * g.dh * Wq;
+  const int64_t o1 = p.tap_offset(g, 1), o2 = p.tap_offset(g, 2);
+  const int64_t q1 = g.dh * p.row, q2 = 2 * g.dh * p.row;
   for (int64_t ow = 0; ow < OWq; ow += L) {
     Vec<T> s00 = {}, s01 = {}, s02 = {}, s10 = {}, s11 = {}, s12 = {}, s20 = {}, s21 = {}, s22 = {};
     for (int64_t oh = 0; oh < g.OH; ++oh) {
       const Vec<T> d = XGD_VLOAD(T, dypad + oh * OWq + ow);
-      const T* __restrict r = xpad + oh * Wq + ow;  // padded rows oh + kh·dh
+      const T* __restrict r = xpad + oh * g.sh * p.row + ow;  // padded rows oh·sh + kh·dh
       s00 += d * XGD_VLOAD(T, r), s01 += d * XGD_VLOAD(T, r + o1), s02 += d * XGD_VLOAD(T, r + o2);
       s10 += d * XGD_VLOAD(T, r + q1), s11 += d * XGD_VLOAD(T, r + q1 + o1);
       s12 += d * XGD_VLOAD(T, r + q1 + o2), s20 += d * XGD_VLOAD(T, r + q2);
@@ -221,9 +256,8 @@ template <class T>
     bwd_weight_plane<T>(g, t, xc, dyp, acc);                                                      \
   }                                                                                               \
   XGD_CONV_CLONES void bwd_weight_plane_padded_isa(const ConvGeom& g, const T* xc, const T* dyp,  \
-                                                   T* xpad, int64_t Wq, T* dypad, int64_t OWq,    \
-                                                   T* dwk) {                                      \
-    bwd_weight_plane_padded<T>(g, xc, dyp, xpad, Wq, dypad, OWq, dwk);                            \
+                                                   T* xpad, T* dypad, int64_t OWq, T* dwk) {      \
+    bwd_weight_plane_padded<T>(g, xc, dyp, xpad, dypad, OWq, dwk);                                \
   }
 XGD_DEPTHWISE_CLONES(float)
 XGD_DEPTHWISE_CLONES(double)
@@ -241,11 +275,11 @@ template <class T>
 void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T* y) {
   const int64_t m = g.K / g.C, HW = g.H * g.W, OHW = g.OH * g.OW, KK = g.KH * g.KW;
   const Taps taps(g);
-  const bool padded = padded_3x3<T>(g);
+  const bool padded = padded_3x3(g) && g.OW >= kLanes<T>;
 #pragma omp parallel if (worth_threads(g))
   {
     // Per-thread padded plane, zeroed once: only its interior is ever written.
-    std::vector<T> pad(padded ? (g.H + 2 * g.ph) * (g.W + 2 * g.pw) : 0);
+    std::vector<T> pad(padded ? PadLayout(g, g.OW).elems() : 0);
 #pragma omp for schedule(static)
     for (int64_t p = 0; p < g.N * g.K; ++p) {
       const int64_t n = p / g.K, k = p % g.K;
@@ -267,13 +301,13 @@ void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) 
     gt.H = g.OH, gt.W = g.OW, gt.OH = g.H, gt.OW = g.W;
     gt.ph = g.dh * (g.KH - 1) - g.ph, gt.pw = g.dw * (g.KW - 1) - g.pw;
     const Taps taps(gt);
-    const bool padded = padded_3x3<T>(gt);
+    const bool padded = padded_3x3(gt) && gt.OW >= kLanes<T>;
     std::vector<T> wf(g.K * KK);  // (K, KH, KW) flipped in both spatial dims
     for (int64_t k = 0; k < g.K; ++k)
       for (int64_t i = 0; i < KK; ++i) wf[k * KK + i] = w[k * KK + (KK - 1 - i)];
 #pragma omp parallel if (worth_threads(g))
     {
-      std::vector<T> pad(padded ? (gt.H + 2 * gt.ph) * (gt.W + 2 * gt.pw) : 0);
+      std::vector<T> pad(padded ? PadLayout(gt, gt.OW).elems() : 0);
 #pragma omp for schedule(static)
       for (int64_t p = 0; p < g.N * g.C; ++p) {
         const int64_t n = p / g.C, c = p % g.C;
@@ -304,14 +338,13 @@ template <class T>
 void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw) {
   const int64_t m = g.K / g.C, HW = g.H * g.W, OHW = g.OH * g.OW, KK = g.KH * g.KW;
   const Taps taps(g);
-  const bool padded = g.KH == 3 && g.KW == 3 && g.sh == 1 && g.sw == 1 && g.ph >= 0 && g.pw >= 0;
+  const bool padded = padded_3x3(g);
   const int64_t L = kLanes<T>, OWq = (g.OW + L - 1) / L * L;
-  const int64_t Wq = std::max(g.W + 2 * g.pw, OWq + 2 * g.dw);
 #pragma omp parallel if (worth_threads(g))
   {
     // Per-thread buffers, zeroed once: the padded path only ever writes their interiors.
     std::vector<T> acc(padded ? 0 : KK * g.OW);  // (KH·KW, OW) row accumulators
-    std::vector<T> xpad(padded ? (g.H + 2 * g.ph) * Wq : 0), dypad(padded ? g.OH * OWq : 0);
+    std::vector<T> xpad(padded ? PadLayout(g, OWq).elems() : 0), dypad(padded ? g.OH * OWq : 0);
 #pragma omp for schedule(static)
     for (int64_t k = 0; k < g.K; ++k) {
       T* dwk = dw + k * KK;  // (KH, KW)
@@ -319,7 +352,7 @@ void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw
         std::fill(dwk, dwk + KK, T(0));
         for (int64_t n = 0; n < g.N; ++n)
           bwd_weight_plane_padded_isa(g, x + (n * g.C + k / m) * HW, dy + (n * g.K + k) * OHW,
-                                      xpad.data(), Wq, dypad.data(), OWq, dwk);
+                                      xpad.data(), dypad.data(), OWq, dwk);
         continue;
       }
       std::fill(acc.begin(), acc.end(), T(0));
