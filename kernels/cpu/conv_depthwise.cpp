@@ -7,7 +7,8 @@
 //     contiguous vector with no border cases: forward sums 9 taps per output vector in a
 //     register; the weight gradient keeps 9 tap sums per 16-column strip in registers;
 //   d input: stride 1 is the forward kernel on dy with the kernel flipped and padding
-//     d·(k - 1) - p (a gather, no write conflicts); stride > 1 scatters tap by tap;
+//     d·(k - 1) - p (a gather, no write conflicts); 3×3 stride > 1 scatters vectors of dy into
+//     a padded, phase-split dx buffer and copies its interior out; others scatter tap by tap;
 //   other kernels: tap by tap over each tap's valid output range (row accumulators for dw).
 #include <omp.h>
 
@@ -242,6 +243,47 @@ template <class T>
   }
 }
 
+// Data gradient of one input plane for padded_3x3 with stride > 1: each of the m output planes
+// dy_j (copied into dypad, OWq columns, zero tail) is scattered into dxpad (PadLayout(g, OWq),
+// zeroed here) as 9 contiguous vector updates per output row, then the interior is copied out
+// to dx (H, W) (the border only ever collects the contributions of padding positions).
+template <class T>
+[[gnu::always_inline]] inline void bwd_data_plane_padded(const ConvGeom& g, const T* __restrict dy0,
+                                                         int64_t m, const T* __restrict wk0,
+                                                         T* __restrict dypad, int64_t OWq,
+                                                         T* __restrict dxpad, T* __restrict dxc) {
+  constexpr int64_t L = kLanes<T>;
+  const PadLayout p(g, OWq);
+  std::fill(dxpad, dxpad + p.elems(), T(0));
+  const int64_t off[3] = {0, p.tap_offset(g, 1), p.tap_offset(g, 2)};
+  for (int64_t j = 0; j < m; ++j) {
+    const T* __restrict dyp = dy0 + j * g.OH * g.OW;  // (OH, OW) of output channel c·m + j
+    const T* __restrict wk = wk0 + j * 9;
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      std::copy(dyp + oh * g.OW, dyp + (oh + 1) * g.OW, dypad + oh * OWq);
+    for (int64_t oh = 0; oh < g.OH; ++oh)
+      for (int64_t kh = 0; kh < 3; ++kh) {
+        T* __restrict r = dxpad + (oh * g.sh + kh * g.dh) * p.row;
+        for (int64_t kw = 0; kw < 3; ++kw) {
+          const T wv = wk[kh * 3 + kw];
+          T* __restrict dst = r + off[kw];
+          for (int64_t ow = 0; ow < OWq; ow += L)
+            XGD_VSTORE(T, dst + ow,
+                       XGD_VLOAD(T, dst + ow) + wv * XGD_VLOAD(T, dypad + oh * OWq + ow));
+        }
+      }
+  }
+  for (int64_t ih = 0; ih < g.H; ++ih) {  // the inverse of pad_plane
+    const T* __restrict r = dxpad + (ih + g.ph) * p.row;
+    T* __restrict dxr = dxc + ih * g.W;
+    for (int64_t q = 0; q < g.sw; ++q) {
+      const int64_t iw0 = ((q - g.pw) % g.sw + g.sw) % g.sw;
+      const T* __restrict src = r + q * p.seg + (iw0 + g.pw) / g.sw;
+      for (int64_t iw = iw0, i = 0; iw < g.W; iw += g.sw, ++i) dxr[iw] = src[i];
+    }
+  }
+}
+
 #define XGD_DEPTHWISE_CLONES(T)                                                                   \
   XGD_CONV_CLONES void fwd_plane_isa(const ConvGeom& g, const Taps& t, const T* xc, const T* wk,  \
                                      T bias, bool accumulate, T* pad, T* yp) {                    \
@@ -258,6 +300,11 @@ template <class T>
   XGD_CONV_CLONES void bwd_weight_plane_padded_isa(const ConvGeom& g, const T* xc, const T* dyp,  \
                                                    T* xpad, T* dypad, int64_t OWq, T* dwk) {      \
     bwd_weight_plane_padded<T>(g, xc, dyp, xpad, dypad, OWq, dwk);                                \
+  }                                                                                               \
+  XGD_CONV_CLONES void bwd_data_plane_padded_isa(const ConvGeom& g, const T* dy0, int64_t m,      \
+                                                 const T* wk0, T* dypad, int64_t OWq, T* dxpad,   \
+                                                 T* dxc) {                                        \
+    bwd_data_plane_padded<T>(g, dy0, m, wk0, dypad, OWq, dxpad, dxc);                             \
   }
 XGD_DEPTHWISE_CLONES(float)
 XGD_DEPTHWISE_CLONES(double)
@@ -316,6 +363,21 @@ void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) 
           fwd_plane_isa(gt, taps, dy + (n * g.K + k) * OHW, wf.data() + k * KK, T(0), j > 0,
                         padded ? pad.data() : nullptr, dx + p * HW);
         }
+      }
+    }
+    return;
+  }
+  if (padded_3x3(g)) {
+    const int64_t L = kLanes<T>, OWq = (g.OW + L - 1) / L * L;
+#pragma omp parallel if (worth_threads(g))
+    {
+      // dypad's tail columns are zeroed once and never written; dxpad is zeroed per plane.
+      std::vector<T> dypad(g.OH * OWq), dxpad(PadLayout(g, OWq).elems());
+#pragma omp for schedule(static)
+      for (int64_t p = 0; p < g.N * g.C; ++p) {
+        const int64_t n = p / g.C, c = p % g.C;
+        bwd_data_plane_padded_isa(g, dy + (n * g.K + c * m) * OHW, m, w + c * m * KK, dypad.data(),
+                                  OWq, dxpad.data(), dx + p * HW);
       }
     }
     return;
