@@ -8,10 +8,9 @@
 //   --backward adds data + weight gradients: dcol = Wᵀ·dY then col2im, im2col then dW = dY·colᵀ
 //   (per channel for depthwise).
 // Shapes: torchvision ResNet18 at 1×3×512×512, the smp DeepLabV3+ ASPP at 32×32 on 512 ch,
-// the decoder's separable 3×3 at 128×128 and two MobileNetV2 depthwise layers. GFLOP/s count 2·MACs
-// of the nominal kernel (for the dilated depthwise branches most taps read padding, which both
-// sides skip or multiply by 0). One line per shape ending in `ratio <peer time / our time>` (> 1:
-// we are faster).
+// the decoder's separable 3×3 at 128×128 and two MobileNetV2 depthwise layers. GFLOP/s count
+// 2·MACs of the nominal kernel (for the dilated depthwise branches most taps read padding).
+// One line per shape ending in `ratio <peer time / our time>` (> 1: we are faster).
 // --clock cpu times process CPU seconds (min of reps) instead of wall time (median): with
 // --threads 1 on a machine shared with other jobs it is immune to preemption; with more
 // threads it also counts OpenMP/OpenBLAS spin-waiting, so report wall time there.
