@@ -26,7 +26,7 @@ ConvGeom conv_geom(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_
 
 namespace {
 
-// Default im2col tile: ~2 MB of columns (half the 4 MB L2 of a core here), so gemm packs
+// Default im2col tile: ~2 MB of columns (the L2 of one core here, 4 MiB for 2), so gemm packs
 // its B panels from cache; at least 512 output pixels so gemm still gets a wide N.
 constexpr int64_t kColBudgetBytes = 2 << 20;
 constexpr int64_t kMinTilePixels = 512;
