@@ -21,8 +21,10 @@
 #include <atomic>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <new>
 #include <type_traits>
+#include <vector>
 
 #include "engine/error.h"
 
@@ -96,6 +98,8 @@ struct Scratch {
   float* get(size_t count) {
     if (count > n) {
       std::free(p);
+      p = nullptr;
+      n = 0;
       size_t bytes = (count * sizeof(float) + 63) / 64 * 64;
       p = static_cast<float*>(std::aligned_alloc(64, bytes));
       if (!p) throw std::bad_alloc();
@@ -182,29 +186,38 @@ void scale_c(int64_t M, int64_t N, T beta, T* C, int64_t ldc) {
   }
 }
 
+// Block size for a loop of `len`: ceil(len / blocks) rounded up to `unit`, with as few blocks
+// as keep each within `max` (up to unit - 1 over it after rounding).
+int64_t balanced_block(int64_t len, int64_t max, int64_t unit) {
+  const int64_t blocks = (len + max - 1) / max;
+  const int64_t size = (len + blocks - 1) / blocks;
+  return std::min((size + unit - 1) / unit * unit, std::max<int64_t>(len, 1));
+}
+
 // One thread's block of C: rows [i_begin, i_end), cols [j_begin, j_end), all of K.
 void sgemm_block(const Config& cfg, bool ta, bool tb, int64_t i_begin, int64_t i_end,
                  int64_t j_begin, int64_t j_end, int64_t K, float alpha, const float* A,
                  int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   static thread_local Scratch a_buf, b_buf;
   const int MR = cfg.kernel.mr, NR = cfg.kernel.nr;
-  const int64_t m = i_end - i_begin, n = j_end - j_begin;
-  const int64_t mc_max = std::min(cfg.mc, (m + MR - 1) / MR * MR);
-  const int64_t nc_max = std::min(cfg.nc, (n + NR - 1) / NR * NR);
-  const int64_t kc_max = std::min(cfg.kc, K);
-  float* Ap = a_buf.get(static_cast<size_t>(mc_max * kc_max));
-  float* Bp = b_buf.get(static_cast<size_t>(nc_max * kc_max));
-  for (int64_t ic = i_begin; ic < i_end; ic += cfg.mc) {
-    const int64_t mc = std::min(cfg.mc, i_end - ic);
-    for (int64_t pc = 0; pc < K; pc += cfg.kc) {
-      const int64_t kc = std::min(cfg.kc, K - pc);
+  // Equal blocks no larger than the configured ones (a 2048-row block as 2×1024, not
+  // 1680 + 368: a short last block repacks B for little work and runs shorter k loops).
+  const int64_t mb = balanced_block(i_end - i_begin, cfg.mc, MR);
+  const int64_t kb = balanced_block(K, cfg.kc, 16);
+  const int64_t nb = balanced_block(j_end - j_begin, cfg.nc, NR);
+  float* Ap = a_buf.get(static_cast<size_t>((mb + MR - 1) / MR * MR * kb));
+  float* Bp = b_buf.get(static_cast<size_t>((nb + NR - 1) / NR * NR * kb));
+  for (int64_t ic = i_begin; ic < i_end; ic += mb) {
+    const int64_t mc = std::min(mb, i_end - ic);
+    for (int64_t pc = 0; pc < K; pc += kb) {
+      const int64_t kc = std::min(kb, K - pc);
       const float beta_k = pc == 0 ? beta : 1.0f;
       if (cfg.kernel.pack_a)
         cfg.kernel.pack_a(ta, A, lda, ic, mc, pc, kc, Ap);
       else
         pack_a(ta, A, lda, ic, mc, pc, kc, Ap, MR);
-      for (int64_t jc = j_begin; jc < j_end; jc += cfg.nc) {
-        const int64_t nc = std::min(cfg.nc, j_end - jc);
+      for (int64_t jc = j_begin; jc < j_end; jc += nb) {
+        const int64_t nc = std::min(nb, j_end - jc);
         if (cfg.kernel.pack_b)
           cfg.kernel.pack_b(tb, B, ldb, pc, kc, jc, nc, Bp);
         else
@@ -255,6 +268,7 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
     sgemm_block(cfg, ta, tb, 0, M, 0, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;
   }
+  std::exception_ptr error;
 #pragma omp parallel num_threads(nt)
   {
     // The runtime may give fewer threads than asked: partition by the team actually running.
@@ -264,9 +278,15 @@ void sgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, float alpha, const
     int64_t i0, i1, j0, j1;
     split_range(M, pm, cfg.kernel.mr, t / pn, i0, i1);
     split_range(N, pn, cfg.kernel.nr, t % pn, j0, j1);
-    if (i0 < i1 && j0 < j1)
-      sgemm_block(cfg, ta, tb, i0, i1, j0, j1, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    try {
+      if (i0 < i1 && j0 < j1)
+        sgemm_block(cfg, ta, tb, i0, i1, j0, j1, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    } catch (...) {  // an exception must not leave an OpenMP region (scratch allocation)
+#pragma omp critical(xgd_gemm_error)
+      error = std::current_exception();
+    }
   }
+  if (error) std::rethrow_exception(error);
 }
 
 // ---------------------------------------------------------------- float64
@@ -277,8 +297,7 @@ void dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, cons
   constexpr int64_t kKB = 128, kNB = 1024;
   scale_c(M, N, beta, C, ldc);
   const bool parallel = !omp_in_parallel() && 2.0 * double(M) * double(N) * double(K) > 2e6;
-  double* Bp = tb ? static_cast<double*>(std::malloc(sizeof(double) * kKB * kNB)) : nullptr;
-  if (tb && !Bp) throw std::bad_alloc();
+  std::vector<double> packed(tb ? kKB * kNB : 0);  // (kKB, kNB): op(B)'s block when tb
   for (int64_t jb = 0; jb < N; jb += kNB) {
     const int64_t nb = std::min(kNB, N - jb);
     for (int64_t pb = 0; pb < K; pb += kKB) {
@@ -286,9 +305,9 @@ void dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, cons
       const double* Bb = B + pb * ldb + jb;  // (kb, nb) rows of op(B), stride ldb_b
       int64_t ldb_b = ldb;
       if (tb) {
-        for (int64_t k = 0; k < kb; ++k)  // Bp: (kb, nb) <- Bᵀ block
-          for (int64_t j = 0; j < nb; ++j) Bp[k * nb + j] = B[(jb + j) * ldb + pb + k];
-        Bb = Bp;
+        for (int64_t k = 0; k < kb; ++k)  // packed: (kb, nb) <- Bᵀ block
+          for (int64_t j = 0; j < nb; ++j) packed[k * nb + j] = B[(jb + j) * ldb + pb + k];
+        Bb = packed.data();
         ldb_b = nb;
       }
 #pragma omp parallel for if (parallel) schedule(static)
@@ -302,7 +321,6 @@ void dgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, double alpha, cons
       }
     }
   }
-  std::free(Bp);
 }
 
 }  // namespace
