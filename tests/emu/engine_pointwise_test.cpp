@@ -14,7 +14,9 @@
 #include "tests/support/fixture.h"
 
 namespace xgd {
-void PrintTo(DType t, std::ostream* os) { *os << dtype_name(t); }  // test names in ctest
+void PrintTo(DType t, std::ostream* os) {
+  *os << dtype_name(t);
+}  // test names in ctest
 }  // namespace xgd
 
 namespace xgd::test {

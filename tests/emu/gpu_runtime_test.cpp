@@ -4,6 +4,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <iostream>
+
 #include "engine/ops/pointwise.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/runtime.h"
@@ -28,6 +30,13 @@ TEST(CudaRuntime, CheckedCallNamesFileLineCallAndError) {
   EXPECT_NE(m.find("cudaError"), std::string::npos) << m;
 }
 
+TEST(CudaRuntime, BackendRegistersItselfAtStartUp) {
+  // No ensure_registered() here: linking xgd::cuda_backend (whole archive) registered it. Run
+  // alone (ctest runs each test in its own process) this fails if the registration was dropped.
+  std::string m = message_of([] { Tensor::empty({4}, DType::F32, Device::CUDA); });
+  EXPECT_EQ(m.find("has no CUDA backend"), std::string::npos) << m;
+}
+
 TEST(CudaRuntime, SizeClassesWasteAtMostAQuarter) {
   EXPECT_EQ(cuda::size_class(0), 512u);
   EXPECT_EQ(cuda::size_class(1), 512u);
@@ -45,7 +54,6 @@ TEST(CudaRuntime, SizeClassesWasteAtMostAQuarter) {
 TEST(CudaRuntime, NoDeviceIsAClearError) {
   std::string why;
   if (cuda::device_available(&why)) GTEST_SKIP() << "a device is present";
-  cuda::ensure_registered();
   std::string m = message_of([] { Tensor::empty({4}, DType::F32, Device::CUDA); });
   EXPECT_NE(m.find("no usable CUDA device"), std::string::npos) << m;
   EXPECT_EQ(m, why);
@@ -54,6 +62,7 @@ TEST(CudaRuntime, NoDeviceIsAClearError) {
 TEST(CudaRuntime, DescribeNamesVersionsAndGpu) {
   XGD_REQUIRE_DEVICE();
   std::string d = cuda::describe();
+  std::cout << d;  // scripts/gpu-check.sh logs it
   for (const char* key : {"CUDA runtime: ", "CUDA driver: ", "cuDNN: ", "GPU 0: ", "sm_"})
     EXPECT_NE(d.find(key), std::string::npos) << key << " missing in\n" << d;
   EXPECT_FALSE(cuda::device_info().name.empty());
@@ -61,7 +70,6 @@ TEST(CudaRuntime, DescribeNamesVersionsAndGpu) {
 
 TEST(CudaRuntime, AllocatorServesASteadyStateStepFromItsCache) {
   XGD_REQUIRE_DEVICE();
-  cuda::ensure_registered();
   auto step = [] {
     Tensor a = Tensor::ones({64, 1000}, DType::F32, Device::CUDA);
     Tensor b = Tensor::full({1000}, 2.0, DType::F32, Device::CUDA);
