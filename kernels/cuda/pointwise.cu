@@ -124,9 +124,34 @@ struct AbsBwdF {
 };
 
 // ---------------------------------------------------------------- elementwise kernels
+// Contiguous operands aligned to 16 bytes move in 16-byte packs (one 128-bit load or store per
+// 4 floats / 2 doubles: fewer instructions, more bytes in flight); others element by element.
+template <class T>
+struct alignas(16) Pack {
+  static constexpr int kSize = 16 / sizeof(T);
+  T v[kSize];
+};
+inline bool aligned16(const void* p) {
+  return reinterpret_cast<uintptr_t>(p) % 16 == 0;
+}
+
 template <class T, class F>
 __global__ void map_kernel(const T* __restrict__ a, T* __restrict__ out, int64_t n, F f) {
   for (int64_t i = global_thread(); i < n; i += grid_stride()) out[i] = f(a[i]);
+}
+template <class T, class F>
+__global__ void map_pack_kernel(const T* __restrict__ a, T* __restrict__ out, int64_t n, F f) {
+  constexpr int P = Pack<T>::kSize;
+  const int64_t packs = n / P;
+  const Pack<T>* ap = reinterpret_cast<const Pack<T>*>(a);
+  Pack<T>* op = reinterpret_cast<Pack<T>*>(out);
+  for (int64_t i = global_thread(); i < packs; i += grid_stride()) {
+    Pack<T> x = ap[i], y;
+    for (int k = 0; k < P; ++k) y.v[k] = f(x.v[k]);
+    op[i] = y;
+  }
+  const int64_t tail = packs * P + global_thread();  // the last n % P elements
+  if (tail < n) out[tail] = f(a[tail]);
 }
 
 // out[i] = f(a[i], b[i]): same-shape binary ops and the backward bodies.
@@ -135,17 +160,44 @@ __global__ void map2_kernel(const T* __restrict__ a, const T* __restrict__ b, T*
                             int64_t n, F f) {
   for (int64_t i = global_thread(); i < n; i += grid_stride()) out[i] = f(a[i], b[i]);
 }
+template <class T, class F>
+__global__ void map2_pack_kernel(const T* __restrict__ a, const T* __restrict__ b,
+                                 T* __restrict__ out, int64_t n, F f) {
+  constexpr int P = Pack<T>::kSize;
+  const int64_t packs = n / P;
+  const Pack<T>* ap = reinterpret_cast<const Pack<T>*>(a);
+  const Pack<T>* bp = reinterpret_cast<const Pack<T>*>(b);
+  Pack<T>* op = reinterpret_cast<Pack<T>*>(out);
+  for (int64_t i = global_thread(); i < packs; i += grid_stride()) {
+    Pack<T> x = ap[i], y = bp[i], z;
+    for (int k = 0; k < P; ++k) z.v[k] = f(x.v[k], y.v[k]);
+    op[i] = z;
+  }
+  const int64_t tail = packs * P + global_thread();
+  if (tail < n) out[tail] = f(a[tail], b[tail]);
+}
 
 template <class T, class F>
 void map(const T* a, T* out, int64_t n, F f, cudaStream_t stream) {
   if (n == 0) return;
-  XGD_LAUNCH((map_kernel<T, F>), grid_1d(n), kBlock, 0, stream)(a, out, n, f);
+  constexpr int P = Pack<T>::kSize;
+  if (n >= P && aligned16(a) && aligned16(out)) {
+    XGD_LAUNCH((map_pack_kernel<T, F>), grid_1d((n + P - 1) / P), kBlock, 0, stream)(a, out, n, f);
+  } else {
+    XGD_LAUNCH((map_kernel<T, F>), grid_1d(n), kBlock, 0, stream)(a, out, n, f);
+  }
   XGD_CHECK_LAUNCH();
 }
 template <class T, class F>
 void map2(const T* a, const T* b, T* out, int64_t n, F f, cudaStream_t stream) {
   if (n == 0) return;
-  XGD_LAUNCH((map2_kernel<T, F>), grid_1d(n), kBlock, 0, stream)(a, b, out, n, f);
+  constexpr int P = Pack<T>::kSize;
+  if (n >= P && aligned16(a) && aligned16(b) && aligned16(out)) {
+    XGD_LAUNCH((map2_pack_kernel<T, F>), grid_1d((n + P - 1) / P), kBlock, 0, stream)
+    (a, b, out, n, f);
+  } else {
+    XGD_LAUNCH((map2_kernel<T, F>), grid_1d(n), kBlock, 0, stream)(a, b, out, n, f);
+  }
   XGD_CHECK_LAUNCH();
 }
 

@@ -316,6 +316,40 @@ TEST_F(PointwiseParity, GridStrideLoopsWithFewBlocks) {
   }
 }
 
+// The 16-byte pack path (aligned, n >= 4 floats / 2 doubles) with its n % pack tail, and the
+// element path for operands that are not 16-byte aligned (views at an element offset).
+template <class T>
+void alignment_cases() {
+  for (int64_t n : {1, 2, 3, 4, 5, 7, 1001, 1026}) {
+    for (int offset : {0, 1}) {
+      auto a = random_vec<T>(n, -3, 3, 1300 + n), b = random_vec<T>(n, 0.5, 2, 1400 + n);
+      std::vector<T> pa(offset, T(0)), pb(offset, T(0));
+      pa.insert(pa.end(), a.begin(), a.end());
+      pb.insert(pb.end(), b.begin(), b.end());
+      DeviceBuffer<T> da(pa), db(pb), dout(n + offset);
+      gpu::unary<T>(UnaryOp::Exp, da.get() + offset, dout.get() + offset, n, nullptr);
+      auto got = dout.to_host();
+      std::vector<T> ref(n);
+      cpu::unary<T>(UnaryOp::Exp, a.data(), ref.data(), n);
+      const std::string what = "n " + std::to_string(n) + " offset " + std::to_string(offset);
+      expect_parity("exp", std::vector<T>(got.begin() + offset, got.end()), ref, what);
+      cpu::Broadcast same = make_broadcast({n}, {n}, {n});
+      gpu::binary<T>(BinaryOp::Div, da.get() + offset, db.get() + offset, dout.get() + offset, same,
+                     nullptr);
+      got = dout.to_host();
+      cpu::binary<T>(BinaryOp::Div, a.data(), b.data(), ref.data(), same);
+      expect_parity("div", std::vector<T>(got.begin() + offset, got.end()), ref, what);
+    }
+  }
+}
+TEST_F(PointwiseParity, AlignedPacksTailsAndMisalignedViews) {
+  XGD_REQUIRE_DEVICE();
+  alignment_cases<float>();
+  alignment_cases<double>();
+  gpu::set_max_grid_blocks(1);  // one block loops over the packs
+  alignment_cases<float>();
+}
+
 template <class T>
 void sum_to_cases() {
   // (input, output): bias-gradient patterns, inner dim reduced (rows kernel for >= 64 terms),
