@@ -17,7 +17,8 @@ void gemm(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, T alpha, 
           int64_t lda, const T* B, int64_t ldb, T beta, T* C, int64_t ldc);
 
 // Which SGEMM micro-kernel runs. Auto = the best the CPU supports. Forcing one is for tests and
-// benchmarks (every path is tested on an AVX-512 machine); forcing an ISA the CPU lacks throws.
+// benchmarks (every path is tested on an AVX-512 machine); forcing an ISA the CPU lacks throws
+// xgd::Error.
 enum class GemmIsa { Auto, Avx512, Avx2, Generic };
 void set_sgemm_isa(GemmIsa isa);
 GemmIsa sgemm_isa();  // the kernel in use now (never Auto)
