@@ -180,4 +180,17 @@ void render_sample(const Image& image, const Image& label, const AugmentParams& 
   }
 }
 
+Tensor image_to_tensor(const Image& image, const Normalization& norm) {
+  XGD_CHECK(image.channels == 3, "image_to_tensor: expected an RGB image, got ", image.channels,
+            " channels");
+  // Evaluation's identity window through render_sample: one definition of the normalisation.
+  const int H = image.height, W = image.width;
+  AugmentParams identity{H, W, 0, 0, false};
+  Image no_label(H, W, 1, 0);
+  std::vector<int64_t> labels(static_cast<size_t>(H) * W);
+  Tensor t = Tensor::empty({1, 3, H, W});
+  render_sample(image, no_label, identity, norm, H, W, t.data<float>(), labels.data());
+  return t;
+}
+
 }  // namespace xgd::data

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "data/image_io.h"
+#include "engine/tensor.h"
 
 namespace xgd::data {
 
@@ -56,6 +57,9 @@ void window_size(const AugmentOptions& o, const AugmentParams& p, int& out_h, in
 // The label map's values are copied, never blended: only original values and 255 appear.
 void render_sample(const Image& image, const Image& label, const AugmentParams& p,
                    const Normalization& norm, int out_h, int out_w, float* dimage, int64_t* dlabel);
+
+// One RGB image as a normalised (1, 3, H, W) float32 tensor, unresampled (xgd_cam, xgd_predict).
+Tensor image_to_tensor(const Image& image, const Normalization& norm = {});
 
 // ---- resampling, exposed for tests (PyTorch F.interpolate conventions, size given)
 // Bilinear, align_corners=False, antialias=False: src = (dst + 0.5) * in/out - 0.5, clamped at

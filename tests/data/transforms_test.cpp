@@ -250,5 +250,19 @@ TEST(Augment, BadOptionsAndInputsAreErrors) {
   EXPECT_ERROR(draw_augment(o, 0, 5, 0, 0, 0), "empty image");
 }
 
+TEST(Transforms, ImageToTensorNormalisesWithoutResampling) {
+  Image img(2, 3, 3);
+  for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = static_cast<uint8_t>(40 * i % 256);
+  Tensor t = image_to_tensor(img);
+  ASSERT_EQ(t.shape(), (Shape{1, 3, 2, 3}));
+  Normalization n;
+  const float* p = t.data<float>();
+  for (int c = 0; c < 3; ++c)
+    for (int y = 0; y < 2; ++y)
+      for (int x = 0; x < 3; ++x)  // (v/255 - mean)/std, up to render_sample's v·gain + bias
+        EXPECT_NEAR(p[(c * 2 + y) * 3 + x], (img.at(y, x, c) / 255.0 - n.mean[c]) / n.std[c], 1e-5);
+  EXPECT_THROW(image_to_tensor(Image(2, 2, 1)), Error);
+}
+
 }  // namespace
 }  // namespace xgd::data
