@@ -310,7 +310,8 @@ XGD_DEPTHWISE_CLONES(float)
 XGD_DEPTHWISE_CLONES(double)
 #undef XGD_DEPTHWISE_CLONES
 
-// Parallel loops only when the work beats the fork/join cost.
+// Parallel loops only when the work beats the fork/join cost. Plane loops are scheduled
+// `guided`: balanced when a thread is descheduled (a shared machine) at little chunking cost.
 bool worth_threads(const ConvGeom& g) {
   return g.N * g.K * g.OH * g.OW * g.KH * g.KW > 32768;
 }
@@ -327,7 +328,7 @@ void depthwise_forward(const ConvGeom& g, const T* x, const T* w, const T* b, T*
   {
     // Per-thread padded plane, zeroed once: only its interior is ever written.
     std::vector<T> pad(padded ? PadLayout(g, g.OW).elems() : 0);
-#pragma omp for schedule(static)
+#pragma omp for schedule(guided)
     for (int64_t p = 0; p < g.N * g.K; ++p) {
       const int64_t n = p / g.K, k = p % g.K;
       fwd_plane_isa(g, taps, x + (n * g.C + k / m) * HW, w + k * KK, b ? b[k] : T(0), false,
@@ -355,7 +356,7 @@ void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) 
 #pragma omp parallel if (worth_threads(g))
     {
       std::vector<T> pad(padded ? PadLayout(gt, gt.OW).elems() : 0);
-#pragma omp for schedule(static)
+#pragma omp for schedule(guided)
       for (int64_t p = 0; p < g.N * g.C; ++p) {
         const int64_t n = p / g.C, c = p % g.C;
         for (int64_t j = 0; j < m; ++j) {
@@ -373,7 +374,7 @@ void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) 
     {
       // dypad's tail columns are zeroed once and never written; dxpad is zeroed per plane.
       std::vector<T> dypad(g.OH * OWq), dxpad(PadLayout(g, OWq).elems());
-#pragma omp for schedule(static)
+#pragma omp for schedule(guided)
       for (int64_t p = 0; p < g.N * g.C; ++p) {
         const int64_t n = p / g.C, c = p % g.C;
         bwd_data_plane_padded_isa(g, dy + (n * g.K + c * m) * OHW, m, w + c * m * KK, dypad.data(),
@@ -383,7 +384,7 @@ void depthwise_backward_data(const ConvGeom& g, const T* dy, const T* w, T* dx) 
     return;
   }
   const Taps taps(g);
-#pragma omp parallel for schedule(static) if (worth_threads(g))
+#pragma omp parallel for schedule(guided) if (worth_threads(g))
   for (int64_t p = 0; p < g.N * g.C; ++p) {
     const int64_t n = p / g.C, c = p % g.C;
     T* dxc = dx + p * HW;  // (H, W)
@@ -407,7 +408,7 @@ void depthwise_backward_weight(const ConvGeom& g, const T* x, const T* dy, T* dw
     // Per-thread buffers, zeroed once: the padded path only ever writes their interiors.
     std::vector<T> acc(padded ? 0 : KK * g.OW);  // (KH·KW, OW) row accumulators
     std::vector<T> xpad(padded ? PadLayout(g, OWq).elems() : 0), dypad(padded ? g.OH * OWq : 0);
-#pragma omp for schedule(static)
+#pragma omp for schedule(guided)
     for (int64_t k = 0; k < g.K; ++k) {
       T* dwk = dw + k * KK;  // (KH, KW)
       if (padded) {
