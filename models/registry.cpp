@@ -38,6 +38,14 @@ std::shared_ptr<Encoder> create_encoder(const std::string& name, int depth, int 
   XGD_FAIL("unknown encoder \"", name, "\" (available: ", joined(kEncoders), ")");
 }
 
+int64_t classes_of_weights(const std::map<std::string, Tensor>& state, const std::string& what) {
+  auto it = state.find("segmentation_head.0.bias");
+  XGD_CHECK(it != state.end() && it->second.dim() == 1, what,
+            ": no 1-d \"segmentation_head.0.bias\" to take the number of classes from (not an smp "
+            "DeepLabV3Plus/PSPNet state dict?); pass --classes");
+  return it->second.size(0);
+}
+
 std::shared_ptr<SegmentationModel> create_model(const std::string& name,
                                                 const ModelOptions& options) {
   size_t sep = name.find('_');

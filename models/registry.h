@@ -3,6 +3,7 @@
 // variants are registered too. Each builds exactly smp's model (names, shapes, order of the
 // state dict) with smp's default arguments, randomly initialised as smp/torchvision do.
 #pragma once
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -27,6 +28,10 @@ std::vector<std::string> model_names();
 // Builds a registered model; an unknown name is an error listing the registered ones.
 std::shared_ptr<SegmentationModel> create_model(const std::string& name,
                                                 const ModelOptions& options = {});
+// The class count of a weights file: the length of "segmentation_head.0.bias" (both
+// architectures' head conv has a bias); error naming `what` when the key is missing.
+int64_t classes_of_weights(const std::map<std::string, Tensor>& state, const std::string& what);
+
 // smp's get_encoder(name, depth, output_stride) for "resnet18|34|50|101" and "mobilenetv2"
 // (smp's "mobilenet_v2").
 std::shared_ptr<Encoder> create_encoder(const std::string& name, int depth, int output_stride,

@@ -20,6 +20,7 @@
 //     where d < 5e-3 (all PSPNet ones, DeepLabV3+'s head); the others only in float64.
 //   A wrong tap, stride, padding, interpolation mode or weight changes results by O(max|e|).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <cstring>
@@ -32,6 +33,7 @@
 #include "engine/ops/reduce.h"
 #include "models/fill.h"
 #include "models/registry.h"
+#include "tests/models/smp_export.h"
 #include "tests/support/fixture.h"
 
 namespace xgd::models {
@@ -145,7 +147,7 @@ void check_train(const std::string& name, const Fixture& fx, DType dtype) {
   json names = json::parse(fx.metadata.at("grad_params"));
   ASSERT_GE(names.size(), 8u);
   int compared = 0;
-  for (const std::string& n : names) {
+  for (const std::string n : names) {
     ASSERT_TRUE(params.count(n)) << n;
     ASSERT_TRUE(params[n].grad().defined()) << n << " got no gradient";
     if (!f64 && torch_f32_deviation(fx, "grad." + n) >= 5e-3) continue;  // float64 only
@@ -159,7 +161,7 @@ void check_train(const std::string& name, const Fixture& fx, DType dtype) {
   // runs (ResNet layer3 at depth 3: unchanged).
   std::map<std::string, Tensor> buffers;
   for (auto& [n, b] : model->named_buffers()) buffers[n] = b;
-  for (const std::string& n : json::parse(fx.metadata.at("state_buffers"))) {
+  for (const std::string n : json::parse(fx.metadata.at("state_buffers"))) {
     ASSERT_TRUE(buffers.count(n)) << n;
     Tensor expected = fx["state." + n];
     if (expected.dtype() == DType::I64)
@@ -198,19 +200,6 @@ TEST_P(ModelReferenceWide, EvalAndTrainLogitsFloat32) {
   }
 }
 
-// ---- crc32 (zlib's polynomial), to compare a reconstructed file with smp's export
-uint32_t crc32(const std::vector<uint8_t>& data) {
-  uint32_t table[256];
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
-  }
-  uint32_t crc = 0xFFFFFFFFu;
-  for (uint8_t b : data) crc = table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-  return crc ^ 0xFFFFFFFFu;
-}
-
 // smp's exported file (safetensors.torch.save_file(model.state_dict())) is rebuilt from its
 // stored header and this engine's name-filled tensors; its CRC-32 must equal smp's file's, i.e.
 // names, dtypes, shapes, order and every weight byte are smp's. Then the file loads (strict)
@@ -218,37 +207,12 @@ uint32_t crc32(const std::vector<uint8_t>& data) {
 class ModelReferenceExport : public ModelReference {};
 
 TEST_P(ModelReferenceExport, SmpExportedFileIsByteIdenticalAndLoads) {
-  const std::string header = meta("smp_header");
-  auto model = filled(GetParam());
-  std::map<std::string, Tensor> own;
-  for (auto& [n, t] : model->state_dict()) own[n] = t;
-  json h = json::parse(header);
-  std::vector<uint8_t> file(8 + header.size());
-  uint64_t n = header.size();
-  std::memcpy(file.data(), &n, 8);  // little-endian host
-  std::memcpy(file.data() + 8, header.data(), header.size());
-  size_t data_start = file.size();
-  file.resize(static_cast<size_t>(fx_.number("smp_size")));
-  size_t entries = 0;
-  for (auto& [name, e] : h.items()) {
-    if (name == "__metadata__") continue;
-    ASSERT_TRUE(own.count(name)) << name << " in smp's file is not in the model";
-    const Tensor& t = own[name];
-    std::string dtype = e["dtype"];
-    EXPECT_EQ(dtype, t.dtype() == DType::I64 ? "I64" : "F32") << name;
-    EXPECT_EQ(e["shape"].get<Shape>(), t.shape()) << name;
-    size_t begin = e["data_offsets"][0], end = e["data_offsets"][1];
-    ASSERT_EQ(end - begin, t.nbytes()) << name;
-    std::memcpy(file.data() + data_start + begin, t.raw_data(), t.nbytes());
-    ++entries;
-  }
-  EXPECT_EQ(entries, own.size());
-  EXPECT_EQ(crc32(file), static_cast<uint32_t>(fx_.number("smp_crc32")))
+  std::vector<uint8_t> file = test_support::rebuild_smp_export(fx_, GetParam());
+  EXPECT_EQ(test_support::crc32(file), static_cast<uint32_t>(fx_.number("smp_crc32")))
       << "the rebuilt file differs from smp's export";
-
-  std::string path = ::testing::TempDir() + "/smp_export_" + GetParam() + ".safetensors";
-  std::ofstream(path, std::ios::binary)
-      .write(reinterpret_cast<const char*>(file.data()), static_cast<std::streamsize>(file.size()));
+  std::string path = ::testing::TempDir() + "/smp_export_" + GetParam() + "_" +
+                     std::to_string(getpid()) + ".safetensors";
+  test_support::write_bytes(path, file);
   auto loaded = create_model(GetParam(), {.classes = 3, .seed = 7});
   loaded->load_weights(path, /*strict=*/true);
   loaded->eval();
@@ -289,7 +253,9 @@ TEST(ModelReferenceCoverage, EveryRegisteredModelHasItsFixtures) {
   };
   for (auto& name : model_names()) {
     EXPECT_TRUE(has(all, name)) << name;
-    if (name.find("resnet34") == std::string::npos) EXPECT_TRUE(has(wide, name)) << name;
+    if (name.find("resnet34") == std::string::npos) {
+      EXPECT_TRUE(has(wide, name)) << name;
+    }
   }
   auto exports = reference_models("smp_header");
   EXPECT_TRUE(has(exports, "deeplabv3plus_mobilenetv2"));
