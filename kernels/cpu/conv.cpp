@@ -198,8 +198,9 @@ void run_items(int64_t items, bool outer, int64_t scratch_elems, T* out, int64_t
       dst = partial[t - 1].data();
     }
     bool first = true;
-    // Dynamic: on a shared machine a descheduled thread then holds back only its current item.
-#pragma omp for schedule(dynamic, 1)
+    // Static, not dynamic: which items a thread sums into its partial buffer must not depend on
+    // timing, or the weight gradient's rounding (and a resumed run's bits) would vary per run.
+#pragma omp for schedule(static)
     for (int64_t i = 0; i < items; ++i) {
       // Thread 0 overwrites `out` on its first item; the private buffers start at zero.
       tile(i, scratch, dst, reduce_elems > 0 ? (t > 0 || !first) : false);

@@ -16,6 +16,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops/conv.h"
+#include "engine/rng.h"
 #include "kernels/cpu/conv.h"
 
 namespace xgd::kernels::cpu {
@@ -321,6 +322,24 @@ TEST(Conv2dOp, ShapesAndGraph) {
   e.backward(Tensor::zeros({0, 3, 5, 5}));
   for (double v : w.grad().to_vector()) EXPECT_EQ(v, 0.0);
   for (double v : b.grad().to_vector()) EXPECT_EQ(v, 0.0);
+}
+
+TEST(Conv2dOp, GradientsAreBitwiseReproducible) {
+  // Training must be reproducible (bit-identical --resume): the per-thread partial sums of
+  // the weight gradient must not depend on thread timing.
+  Tensor x = Tensor::empty({6, 8, 17, 19}), w0 = Tensor::empty({16, 8, 3, 3});
+  Generator gen(11);
+  uniform_(x, -1, 1, gen);
+  uniform_(w0, -1, 1, gen);
+  std::vector<double> first;
+  for (int rep = 0; rep < 6; ++rep) {
+    Tensor w = w0.clone().requires_grad_();
+    Tensor y = conv2d(x, w, Tensor(), {{1, 1}, {1, 1}, {1, 1}, 1});
+    y.backward(Tensor::ones(y.shape()));
+    std::vector<double> g = w.grad().to_vector();
+    if (rep == 0) first = g;
+    ASSERT_EQ(g, first) << "weight gradient differs on repetition " << rep;
+  }
 }
 
 }  // namespace
