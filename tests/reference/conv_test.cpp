@@ -50,7 +50,9 @@ TEST(ConvReference, Conv2dForwardAndGradients) {
     out.backward(f["grad_out"]);
     EXPECT_ALL_CLOSE(x.grad(), f["grad_x"], 2 * L_dx * eps, 2 * L_dx * eps);
     EXPECT_ALL_CLOSE(w.grad(), f["grad_weight"], 2 * L_dw * eps, 2 * L_dw * eps);
-    if (has_bias) EXPECT_ALL_CLOSE(b.grad(), f["grad_bias"], 2 * L_dw * eps, 2 * L_dw * eps);
+    if (has_bias) {
+      EXPECT_ALL_CLOSE(b.grad(), f["grad_bias"], 2 * L_dw * eps, 2 * L_dw * eps);
+    }
   }
 }
 

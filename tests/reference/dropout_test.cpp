@@ -36,7 +36,9 @@ TEST(DropoutReference, EvalAndPOne) {
                      : dropout2d(x, f.number("p"), f.flag("training"), gen);
       EXPECT_ALL_CLOSE(y, f["out"], 0.0, 0.0);
       EXPECT_EQ(gen.offset(), 5u);                      // nothing random was drawn
-      if (!f.flag("training")) EXPECT_TRUE(y.same(x));  // the input itself, as PyTorch
+      if (!f.flag("training")) {
+        EXPECT_TRUE(y.same(x));  // the input itself, as PyTorch
+      }
       y.backward(f["grad_out"]);
       EXPECT_ALL_CLOSE(x.grad(), f["grad_x"], 0.0, 0.0);
     }
@@ -62,7 +64,9 @@ TEST(Dropout, MaskFollowsPhiloxDefinitionAndScalesExactly) {
     mismatches += py[i] != (keep ? px[i] * scale : 0.0f);
     mismatches += pd[i] != (keep ? pg[i] * scale : 0.0f);
     // scale = 1/(1 − p) rounded once: within 1 ulp of x / (1 − p).
-    if (keep) EXPECT_NEAR(py[i], px[i] / (1.0 - p), 2.5e-7 * std::abs(py[i]));
+    if (keep) {
+      EXPECT_NEAR(py[i], px[i] / (1.0 - p), 2.5e-7 * std::abs(py[i]));
+    }
   }
   EXPECT_EQ(mismatches, 0);
 }
