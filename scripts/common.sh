@@ -22,10 +22,12 @@ xgd_install_deps() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# xgd_build [target...]: configures (once) and builds the targets (default: everything).
 xgd_build() {
-  local generator=()
+  local generator=() targets=()
   [ -f "$BUILD_DIR/CMakeCache.txt" ] || generator=(-G Ninja)
+  [ $# -gt 0 ] && targets=(--target "$@")
   cmake -S "$XGD_ROOT" -B "$BUILD_DIR" "${generator[@]}" -DCMAKE_BUILD_TYPE=Release \
-    -DXGD_CUDA="${XGD_CUDA:-AUTO}" "$@" >/dev/null
-  cmake --build "$BUILD_DIR" -j "$JOBS"
+    -DXGD_CUDA="${XGD_CUDA:-AUTO}" >/dev/null
+  cmake --build "$BUILD_DIR" -j "$JOBS" "${targets[@]}"
 }

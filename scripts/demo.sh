@@ -27,7 +27,7 @@ RUNS="${RUNS:-$XGD_ROOT/runs/demo-$PRESET-seed$SEED}"
 DATA="${DATA:-$XGD_ROOT/runs/synth-$SIZE}"
 
 xgd_install_deps
-xgd_build
+xgd_build xgd_data_app xgd_train xgd_eval xgd_cam >/dev/null
 BIN="$BUILD_DIR/apps"
 START=$(date +%s)
 
