@@ -49,6 +49,8 @@ int main(int argc, char** argv) {
     using namespace xgd;
     auto t0 = std::chrono::steady_clock::now();
     io::SafetensorsFile w = io::load_safetensors(weights);
+    // xgd_train's checkpoints (xgd/checkpoint.h) also hold the optimizer state as optim.*.
+    std::erase_if(w.tensors, [](const auto& e) { return e.first.rfind("optim.", 0) == 0; });
     if (classes == 0) classes = models::classes_of_weights(w.tensors, weights);
     XGD_CHECK(classes <= 256, "xgd_predict: ", classes, " classes do not fit an 8-bit mask");
     auto model = models::create_model(

@@ -59,6 +59,8 @@ int main(int argc, char** argv) {
   try {
     using namespace xgd;
     io::SafetensorsFile w = io::load_safetensors(weights);
+    // xgd_train's checkpoints (xgd/checkpoint.h) also hold the optimizer state as optim.*.
+    std::erase_if(w.tensors, [](const auto& e) { return e.first.rfind("optim.", 0) == 0; });
     if (classes == 0) classes = models::classes_of_weights(w.tensors, weights);
     auto model = models::create_model(
         model_name,
