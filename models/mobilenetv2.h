@@ -25,7 +25,7 @@ class InvertedResidual : public nn::Module {
 
 class MobileNetV2Encoder : public Encoder {
  public:
-  // Initialised as torchvision (kaiming_normal_ fan_out, BN 1/0).
+  // init: as torchvision (kaiming_normal_ fan_out, BN 1/0); false keeps the construction init.
   MobileNetV2Encoder(int depth, int output_stride, Generator& gen, bool init = true);
   std::vector<Tensor> features(const Tensor& x) override;
 

@@ -53,7 +53,8 @@ class PSPDecoder : public Decoder {
 
 class PSPNet : public SegmentationModel {
  public:
-  // encoder: depth 3, output stride 32 (i.e. 8 effective: nothing is dilated).
+  // encoder: depth 3, output stride 32 (i.e. 8 effective: nothing is dilated). init: smp's
+  // initialize() of decoder and head; false keeps the construction init.
   PSPNet(const std::string& name, std::shared_ptr<Encoder> encoder, int64_t classes, Generator& gen,
          bool init = true);
   std::string default_target_layer() const override { return "decoder.conv"; }

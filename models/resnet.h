@@ -45,7 +45,8 @@ class Bottleneck : public nn::Module {
 
 class ResNetEncoder : public Encoder {
  public:
-  // layers: 18, 34, 50 or 101. Initialised as torchvision (kaiming_normal_ fan_out, BN 1/0).
+  // layers: 18, 34, 50 or 101. init: as torchvision (kaiming_normal_ fan_out, BN 1/0); false
+  // keeps the layers' construction init (for weights loaded next).
   ResNetEncoder(int layers, int depth, int output_stride, Generator& gen, bool init = true);
   std::vector<Tensor> features(const Tensor& x) override;
   int layers() const { return layers_; }
