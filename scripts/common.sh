@@ -4,6 +4,9 @@
 XGD_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${BUILD_DIR:-$XGD_ROOT/build}"
 JOBS="${JOBS:-$(nproc)}"
+# Idle OpenMP threads sleep instead of spinning (engine/threads.h says why); the apps set this
+# themselves, the tests (which train in-process) get it here.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-passive}"
 
 # Debian packages the build needs (DESIGN.md: dependencies only from Debian).
 XGD_PACKAGES=(cmake ninja-build g++ pkg-config libgtest-dev libstb-dev nlohmann-json3-dev

@@ -12,6 +12,7 @@
 #include "engine/io/safetensors.h"
 #include "engine/nn.h"
 #include "engine/ops.h"
+#include "engine/threads.h"
 #include "models/registry.h"
 #include "xgd/cam.h"
 #include "xgd/checkpoint.h"
@@ -55,6 +56,7 @@ std::pair<Tensor, Tensor> run_one(Net& net, cam::Method method, const Tensor& x)
 }  // namespace
 
 int main(int argc, char** argv) {
+  xgd::use_passive_openmp_wait(argv);
   std::string model, weights, image, data_dir, split = "val", out, method_name = "gradcam", layer;
   std::string teacher_model, teacher, teacher_layer, input, output, device = "cpu";
   int64_t classes = 0, limit = 8;

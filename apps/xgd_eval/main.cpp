@@ -4,11 +4,13 @@
 #include <cstdio>
 
 #include "data/dataset.h"
+#include "engine/threads.h"
 #include "models/registry.h"
 #include "xgd/checkpoint.h"
 #include "xgd/evaluate.h"
 
 int main(int argc, char** argv) {
+  xgd::use_passive_openmp_wait(argv);
   std::string model, weights, data, split = "test", device = "cpu";
   int64_t batch = 1;
   int workers = 0;

@@ -3,9 +3,11 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "engine/threads.h"
 #include "xgd/trainer.h"
 
 int main(int argc, char** argv) {
+  xgd::use_passive_openmp_wait(argv);
   xgd::TrainConfig c;
   CLI::App app{"xgd_train: XGD knowledge distillation for semantic segmentation"};
   app.add_option("--model", c.model, "student model (e.g. deeplabv3plus_resnet18)")->required();
