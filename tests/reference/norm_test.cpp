@@ -4,6 +4,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops/norm.h"
+#include "tests/support/expect_error.h"
 #include "tests/support/fixture.h"
 
 namespace xgd {
@@ -11,18 +12,7 @@ namespace {
 
 using test::Fixture;
 
-// Expects `fn` to throw xgd::Error whose message contains each of `parts`.
-template <class Fn>
-void expect_error(Fn fn, std::initializer_list<const char*> parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected xgd::Error containing '" << *parts.begin() << "'";
-  } catch (const Error& e) {
-    for (const char* p : parts)
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-  }
-}
+using test::expect_error;
 
 TEST(NormErrors, BadInputs) {
   Tensor x = Tensor::zeros({2, 3, 4, 4});

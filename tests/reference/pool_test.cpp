@@ -3,6 +3,7 @@
 
 #include "engine/autograd.h"
 #include "engine/ops/pool.h"
+#include "tests/support/expect_error.h"
 #include "tests/support/fixture.h"
 
 namespace xgd {
@@ -10,18 +11,7 @@ namespace {
 
 using test::Fixture;
 
-// Expects `fn` to throw xgd::Error whose message contains each of `parts`.
-template <class Fn>
-void expect_error(Fn fn, std::initializer_list<const char*> parts) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected xgd::Error containing '" << *parts.begin() << "'";
-  } catch (const Error& e) {
-    for (const char* p : parts)
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-  }
-}
+using test::expect_error;
 
 bool is_f64(const Fixture& f) {
   return f["x"].dtype() == DType::F64;
