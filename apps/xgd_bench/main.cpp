@@ -30,7 +30,8 @@ int main(int argc, char** argv) {
   auto& reg = xgd::bench::registry();
   if (argc < 2 || !reg.count(argv[1])) {
     std::fprintf(stderr, "usage: xgd_bench <case> [options]\ncases:\n");
-    for (auto& [name, entry] : reg) std::fprintf(stderr, "  %-8s %s\n", name.c_str(), entry.first.c_str());
+    for (auto& [name, entry] : reg)
+      std::fprintf(stderr, "  %-8s %s\n", name.c_str(), entry.first.c_str());
     return 2;
   }
   try {

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "apps/common/cli.h"
 #include "data/dataset.h"
 #include "data/transforms.h"
 #include "engine/autograd.h"
@@ -79,11 +80,7 @@ int main(int argc, char** argv) {
   app.add_option("--input", input, "raw mode: safetensors with tensor `input` (N×3×H×W)");
   app.add_option("--output", output, "raw mode: writes `cam` and `saliency`");
   app.add_option("--device", device, "cpu | cuda")->capture_default_str();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
+  if (auto rc = xgd::apps::parse_args(app, argc, argv)) return *rc;
   const bool raw = !input.empty() || !output.empty();
   if (raw ? (input.empty() || output.empty())
           : (out.empty() || image.empty() == data_dir.empty())) {
@@ -91,7 +88,7 @@ int main(int argc, char** argv) {
                  "usage: give --input and --output, or --out with one of --image and --data\n");
     return 2;
   }
-  try {
+  return xgd::apps::report_errors([&] {
     XGD_CHECK(device == "cpu" || device == "cuda", "--device: expected cpu or cuda, got ", device);
     const Device dev = device == "cuda" ? Device::CUDA : Device::CPU;
     const cam::Method method = cam::parse_method(method_name);
@@ -151,10 +148,6 @@ int main(int argc, char** argv) {
       data::write_png(path, vconcat(rows));
       std::printf("%s\n", path.c_str());
     }
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

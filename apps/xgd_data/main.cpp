@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/cli.h"
 #include "data/dataset.h"
 #include "data/image_io.h"
 #include "data/labelme.h"
@@ -100,14 +101,9 @@ int main(int argc, char** argv) {
   col->add_option("--mask", col_mask, "mask PNG (8-bit class indices)")->required();
   col->add_option("--out", col_out, "output PNG")->required();
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
+  if (auto rc = xgd::apps::parse_args(app, argc, argv)) return *rc;
 
-  try {
+  return xgd::apps::report_errors([&] {
     if (*synth) {
       auto t0 = std::chrono::steady_clock::now();
       SynthSummary s = write_synth_dataset(synth_out, so);
@@ -137,12 +133,6 @@ int main(int argc, char** argv) {
       write_png(col_out, colorize_mask(read_mask(col_mask, MaskColours::Indices)));
       std::printf("wrote %s\n", col_out.c_str());
     }
-  } catch (const xgd::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "apps/common/cli.h"
 #include "data/dataset.h"
 #include "engine/threads.h"
 #include "models/registry.h"
@@ -23,12 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "images per forward (padded to a common size)")
       ->capture_default_str();
   app.add_option("--workers", workers, "data loader threads (0 = one per core)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  try {
+  if (auto rc = xgd::apps::parse_args(app, argc, argv)) return *rc;
+  return xgd::apps::report_errors([&] {
     xgd::data::Dataset ds = xgd::data::open_dataset(data, split);
     auto net = xgd::models::create_model(model, {.classes = ds.num_classes()});
     xgd::load_model_weights(weights, *net);
@@ -39,10 +36,6 @@ int main(int argc, char** argv) {
     std::printf("%s on %s (%s, %lld images)\n", model.c_str(), data.c_str(), split.c_str(),
                 static_cast<long long>(ds.size()));
     std::printf("%s", cm.table(ds.classes()).c_str());
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <string>
 
+#include "apps/common/cli.h"
 #include "engine/error.h"
 #include "models/flops.h"
 #include "models/registry.h"
@@ -28,13 +29,8 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   app.add_option("--output-stride", output_stride, "DeepLabV3+: 16 (default) or 8");
   app.add_flag("--layers", layers, "list every module: name, type, parameters");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  try {
+  if (auto rc = xgd::apps::parse_args(app, argc, argv)) return *rc;
+  return xgd::apps::report_errors([&] {
     auto model = xgd::models::create_model(
         model_name, {.classes = classes, .output_stride = output_stride, .init = false});
     auto cost = xgd::models::forward_cost(*model, size, size);
@@ -56,12 +52,6 @@ int main(int argc, char** argv) {
                     static_cast<long long>(own));
       }
     }
-  } catch (const xgd::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

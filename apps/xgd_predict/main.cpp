@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/cli.h"
 #include "data/image_io.h"
 #include "data/transforms.h"
 #include "engine/autograd.h"
@@ -39,13 +40,8 @@ int main(int argc, char** argv) {
   app.add_option("--alpha", alpha, "overlay opacity of the mask colours (default 0.5)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--output-stride", output_stride, "DeepLabV3+: 16 (default) or 8");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  try {
+  if (auto rc = xgd::apps::parse_args(app, argc, argv)) return *rc;
+  return xgd::apps::report_errors([&] {
     using namespace xgd;
     auto t0 = std::chrono::steady_clock::now();
     io::SafetensorsFile w = io::load_safetensors(weights);
@@ -104,12 +100,6 @@ int main(int argc, char** argv) {
     std::printf("\nmask: %s\n", out_path.c_str());
     if (!overlay_path.empty()) std::printf("overlay: %s\n", overlay_path.c_str());
     std::printf("time: %.2f s\n", secs);
-  } catch (const xgd::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

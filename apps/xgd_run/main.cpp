@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/common/cli.h"
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/io/safetensors.h"
@@ -50,13 +51,8 @@ int main(int argc, char** argv) {
   app.add_flag("--non-strict", non_strict, "skip missing/unexpected/shape-mismatched keys");
   app.add_option("--output-stride", output_stride, "DeepLabV3+: 16 (default) or 8");
   app.add_option("--seed", seed, "dropout seed (train mode)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? 0 : 2;
-  }
-  try {
+  if (auto rc = xgd::apps::parse_args(app, argc, argv)) return *rc;
+  return xgd::apps::report_errors([&] {
     using namespace xgd;
     io::SafetensorsFile w = io::load_safetensors(weights);
     // xgd_train's checkpoints (xgd/checkpoint.h) also hold the optimizer state as optim.*.
@@ -97,12 +93,6 @@ int main(int argc, char** argv) {
     std::printf("logits: %s\n", shape_str(out["logits"].shape()).c_str());
     for (auto& name : captures)
       std::printf("%s: %s\n", name.c_str(), shape_str(out[name].shape()).c_str());
-  } catch (const xgd::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "apps/common/cli.h"
 #include "engine/threads.h"
 #include "xgd/trainer.h"
 
@@ -44,17 +45,9 @@ int main(int argc, char** argv) {
   app.add_option("--stop-after", c.stop_after,
                  "stop (with a checkpoint) after N steps of this invocation; --resume continues");
   app.add_option("--eval-every", c.eval_every, "steps between validations (0 = each epoch)");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  try {
+  if (auto rc = xgd::apps::parse_args(app, argc, argv)) return *rc;
+  return xgd::apps::report_errors([&] {
     xgd::train(c);
-  } catch (const std::exception& e) {
-    std::fflush(stdout);
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 1;
-  }
-  return 0;
+    return 0;
+  });
 }
