@@ -61,11 +61,15 @@ optim::LrSchedule make_schedule(const TrainConfig& c, int64_t total) {
   return c.warmup > 0 ? s.with_warmup(c.warmup, 0.1) : s;
 }
 
+// Summed on the device, read once: one host sync, not one per parameter.
 double l2_norm(const std::vector<Tensor>& grads) {
-  double s = 0;
-  for (const Tensor& g : grads)
-    if (g.defined()) s += sum(mul(g, g)).item();
-  return std::sqrt(s);
+  Tensor total;
+  for (const Tensor& g : grads) {
+    if (!g.defined()) continue;
+    Tensor s = sum(mul(g, g));
+    total = total.defined() ? add(total, s) : s;
+  }
+  return total.defined() ? std::sqrt(total.item()) : 0.0;
 }
 
 struct Run {
