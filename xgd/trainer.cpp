@@ -91,6 +91,51 @@ void write_json_line(std::ofstream& log, const nlohmann::json& j) {
 
 }  // namespace
 
+StepLosses train_step(const StepSetup& s, optim::Optimizer& optimizer, const Tensor& x,
+                      const Tensor& y, bool measure_sa_grad_norm, const std::string& where) {
+  XGD_CHECK(s.student != nullptr, "train_step: no student");
+  XGD_CHECK(!(s.pi || s.sa) || s.teacher != nullptr, "train_step: pi/sa need a teacher");
+  const int64_t H = x.size(2), W = x.size(3);
+  Tensor teacher_logits, teacher_map;
+  if (s.teacher && (s.pi || s.sa)) {
+    if (s.sa) {
+      // The graph starts at the teacher's target layer and dies with this scope.
+      nn::Capture capture(*s.teacher, {s.teacher_layer}, /*cut_graph=*/true);
+      Tensor z = (*s.teacher)(x);
+      teacher_map = cam::compute(s.cam, z, capture[s.teacher_layer], {}, H, W).saliency.detach();
+      teacher_logits = z.detach();
+    } else {
+      autograd::NoGradGuard no_grad;
+      teacher_logits = (*s.teacher)(x);
+    }
+  }
+
+  s.student->train();
+  nn::Capture capture(*s.student, {s.student_layer});
+  Tensor logits = (*s.student)(x);
+  DistillWeights w = s.weights;
+  if (!s.pi) w.alpha = 0;
+  if (!s.sa) w.beta = 0;
+  DistillTerms t = distill_loss(w, s.cam, logits, s.sa ? capture[s.student_layer] : Tensor(), y,
+                                teacher_logits, teacher_map);
+  StepLosses l;
+  l.sa_grad_norm = std::nan("");
+  if (s.sa && measure_sa_grad_norm) {
+    // The gradient norm that L_sa alone contributes: the proof that it trains the student.
+    l.sa_grad_norm =
+        l2_norm(autograd::grad({mul(t.sa, w.beta)}, s.student->parameters(), {}, true, true));
+  }
+  optimizer.zero_grad();
+  t.total.backward();
+  l.total = t.total.item(), l.seg = t.seg.item();
+  l.pi = t.pi.defined() ? t.pi.item() : std::nan("");
+  l.sa = t.sa.defined() ? t.sa.item() : std::nan("");
+  XGD_CHECK(std::isfinite(l.total), "xgd_train: non-finite loss ", l.total, " (seg ", l.seg,
+            ", pi ", l.pi, ", sa ", l.sa, ") ", where);
+  optimizer.step();
+  return l;
+}
+
 void train(const TrainConfig& cfg) {
   XGD_CHECK(!cfg.model.empty() && !cfg.data.empty() && !cfg.out.empty(),
             "xgd_train: --model, --data and --out are required");
@@ -159,7 +204,6 @@ void train(const TrainConfig& cfg) {
   DistillWeights w = cfg.weights;
   if (!run.terms.pi) w.alpha = 0;
   if (!run.terms.sa) w.beta = 0;
-  const std::vector<Tensor> params = run.student->parameters();
   progress = Progress(state.step, total, cfg.log_every);
   const nlohmann::json config_json = {
       {"model", cfg.model},  {"method", cfg.method}, {"teacher_model", cfg.teacher_model},
@@ -173,49 +217,28 @@ void train(const TrainConfig& cfg) {
                     {{"xgd.config", config_json.dump()}});
   };
 
+  StepSetup step_setup;
+  step_setup.student = run.student.get();
+  step_setup.teacher = run.teacher.get();
+  step_setup.student_layer = run.student_layer;
+  step_setup.teacher_layer = run.teacher_layer;
+  step_setup.cam = run.cam_method;
+  step_setup.weights = w;
+  step_setup.pi = run.terms.pi;
+  step_setup.sa = run.terms.sa;
+
   const int64_t stop_at = cfg.stop_after > 0 ? std::min(total, state.step + cfg.stop_after) : total;
   while (state.step < stop_at) {
     data::Batch batch = loader.next();
     Tensor x = batch.images.to(run.device), y = batch.labels.to(run.device);
-    const int64_t H = x.size(2), W = x.size(3);
     schedule.apply(*run.optimizer, state.step);
 
-    Tensor teacher_logits, teacher_map;
-    if (run.teacher) {
-      if (run.terms.sa) {
-        // The graph starts at the teacher's target layer and dies with this scope.
-        nn::Capture capture(*run.teacher, {run.teacher_layer}, /*cut_graph=*/true);
-        Tensor z = (*run.teacher)(x);
-        teacher_map =
-            cam::compute(run.cam_method, z, capture[run.teacher_layer], {}, H, W).saliency.detach();
-        teacher_logits = z.detach();
-      } else {
-        autograd::NoGradGuard no_grad;
-        teacher_logits = (*run.teacher)(x);
-      }
-    }
-
-    run.student->train();
-    nn::Capture capture(*run.student, {run.student_layer});
-    Tensor logits = (*run.student)(x);
-    DistillTerms t = distill_loss(w, run.cam_method, logits,
-                                  run.terms.sa ? capture[run.student_layer] : Tensor(), y,
-                                  teacher_logits, teacher_map);
     const bool log_step = (state.step + 1) % cfg.log_every == 0 || state.step + 1 == total;
-    double sa_grad_norm = std::nan("");
-    if (run.terms.sa && log_step) {
-      // The gradient norm that L_sa alone contributes: the proof that it trains the student.
-      sa_grad_norm = l2_norm(autograd::grad({mul(t.sa, w.beta)}, params, {}, true, true));
-    }
-    run.optimizer->zero_grad();
-    t.total.backward();
-    const double loss = t.total.item(), seg = t.seg.item();
-    const double pi = t.pi.defined() ? t.pi.item() : std::nan("");
-    const double sa = t.sa.defined() ? t.sa.item() : std::nan("");
-    XGD_CHECK(std::isfinite(loss), "xgd_train: non-finite loss ", loss, " at step ", state.step + 1,
-              " (seg ", seg, ", pi ", pi, ", sa ", sa, "); the last good checkpoint is ", last_path,
-              " (try a lower --lr; --resume continues from it)");
-    run.optimizer->step();
+    const StepLosses l =
+        train_step(step_setup, *run.optimizer, x, y, run.terms.sa && log_step,
+                   "at step " + std::to_string(state.step + 1) + "; the last good checkpoint is " +
+                       last_path + " (try a lower --lr; --resume continues from it)");
+    const double loss = l.total, seg = l.seg, pi = l.pi, sa = l.sa, sa_grad_norm = l.sa_grad_norm;
     ++state.step;
     state.epoch = loader.epoch();
     state.position = loader.position();

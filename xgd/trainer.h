@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/optim.h"
+#include "models/segmentation_model.h"
 #include "xgd/losses.h"
 
 namespace xgd {
@@ -43,5 +45,27 @@ struct TrainConfig {
 
 // Runs the whole training; returns normally on success, throws xgd::Error otherwise.
 void train(const TrainConfig& config);
+
+// One optimisation step of the student: the body of train()'s loop, also run by the XGD-step
+// parity test (CPU against CUDA) and `xgd_bench step`. The teacher (eval mode, frozen) is needed
+// when pi or sa is on; weights.alpha/beta multiply the terms that are on.
+struct StepSetup {
+  models::SegmentationModel* student = nullptr;
+  models::SegmentationModel* teacher = nullptr;
+  std::string student_layer, teacher_layer;  // Grad-CAM target layers (sa)
+  cam::Method cam = cam::Method::GradCam;
+  DistillWeights weights;
+  bool pi = false, sa = false;
+};
+struct StepLosses {
+  double total = 0, seg = 0;
+  double pi = 0, sa = 0;    // NaN when the term is off
+  double sa_grad_norm = 0;  // ‖∂(β·L_sa)/∂θ‖, NaN unless measured
+};
+// x (N×3×H×W) and y (N×H×W int64) on the models' device. Reads the losses once (one host
+// synchronisation per term); a non-finite loss throws before the optimizer touches the weights,
+// with `where` (e.g. "at step 12; the last good checkpoint is ...") in the message.
+StepLosses train_step(const StepSetup& setup, optim::Optimizer& optimizer, const Tensor& x,
+                      const Tensor& y, bool measure_sa_grad_norm, const std::string& where = "");
 
 }  // namespace xgd
