@@ -1,4 +1,6 @@
 // xgd_info --model M --classes K [--size S] [--output-stride OS] [--layers]
+// xgd_info --device: CUDA runtime, driver and cuDNN versions, the GPU and the architectures this
+// build has kernels for; exit 1 (with the reason) when no usable device is found.
 // Prints the parameter count and the cost of one forward (DESIGN.md §4):
 //   params: <count>
 //   gflops: <2 × multiply-accumulates of the convolutions at S×S, default 512>
@@ -13,16 +15,37 @@
 #include "engine/error.h"
 #include "models/flops.h"
 #include "models/registry.h"
+#if defined(XGD_HAVE_CUDA)
+#include "kernels/cuda/runtime.h"
+#endif
+
+namespace {
+int print_device() {
+#if defined(XGD_HAVE_CUDA)
+  std::string why;
+  if (!xgd::cuda::device_available(&why)) {
+    std::printf("GPU: none (%s)\n", why.c_str());
+    return 1;
+  }
+  std::fputs(xgd::cuda::describe().c_str(), stdout);
+  return 0;
+#else
+  std::printf("GPU: none (this build has no CUDA backend: configure with -DXGD_CUDA=ON)\n");
+  return 1;
+#endif
+}
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"xgd_info: parameters and GFLOPs of a registered model"};
   std::string model_name;
   int64_t classes = 21, size = 512;
   int output_stride = 0;
-  bool layers = false;
+  bool layers = false, device = false;
   std::string names;
   for (auto& n : xgd::models::model_names()) names += (names.empty() ? "" : ", ") + n;
-  app.add_option("--model", model_name, "model name: " + names)->required();
+  auto* model_opt = app.add_option("--model", model_name, "model name: " + names);
+  app.add_flag("--device", device, "print the CUDA device, driver, runtime and cuDNN versions");
   app.add_option("--classes", classes, "number of classes (default 21)")
       ->check(CLI::PositiveNumber);
   app.add_option("--size", size, "square input side for the GFLOPs (default 512)")
@@ -30,7 +53,13 @@ int main(int argc, char** argv) {
   app.add_option("--output-stride", output_stride, "DeepLabV3+: 16 (default) or 8");
   app.add_flag("--layers", layers, "list every module: name, type, parameters");
   if (auto rc = xgd::apps::parse_args(app, argc, argv)) return *rc;
+  if (device && model_opt->count() == 0) return xgd::apps::report_errors(print_device);
+  if (model_opt->count() == 0) {
+    std::fprintf(stderr, "error: --model is required (or --device)\n");
+    return 2;
+  }
   return xgd::apps::report_errors([&] {
+    if (device && print_device() != 0) return 1;
     auto model = xgd::models::create_model(
         model_name, {.classes = classes, .output_stride = output_stride, .init = false});
     auto cost = xgd::models::forward_cost(*model, size, size);
