@@ -45,8 +45,8 @@ generator=()
 [ -f "$BUILD_DIR/CMakeCache.txt" ] || generator=(-G Ninja)
 step configure configure.log cmake -S "$ROOT" -B "$BUILD_DIR" "${generator[@]}" \
   -DCMAKE_BUILD_TYPE=Release -DXGD_CUDA=ON ${arch:+-DXGD_CUDA_ARCHS="$arch"} || exit 1
-step build build.log cmake --build "$BUILD_DIR" -j "$JOBS" --target xgd_gpu_tests xgd_emu_tests ||
-  exit 1
+step build build.log cmake --build "$BUILD_DIR" -j "$JOBS" --target xgd_gpu_tests xgd_emu_tests \
+  xgd_bench xgd_info || exit 1
 
 # The device as the runtime sees it (versions, GPU, architectures built).
 step device device.log "$BUILD_DIR/tests/emu/xgd_gpu_tests" \
@@ -54,8 +54,28 @@ step device device.log "$BUILD_DIR/tests/emu/xgd_gpu_tests" \
 # One process per test under ctest: each starts the device afresh, as a program does.
 step gpu-tests ctest-gpu.log ctest --test-dir "$BUILD_DIR" -L gpu --output-on-failure --timeout 300
 note "gpu tests skipped (no device): $(grep -c '(Skipped)' "$LOG_DIR/ctest-gpu.log")"
-step emu-tests ctest-emu.log ctest --test-dir "$BUILD_DIR" -L emu --output-on-failure -j "$JOBS" \
-  --timeout 300
+
+# Benchmarks (each line ends in `ratio <peer / ours>`, > 1: ours is faster).
+"$BUILD_DIR/apps/xgd_info/xgd_info" --device | tee "$LOG_DIR/xgd-info-device.log"
+if [ -n "$arch" ]; then
+  step bench-conv bench-conv.log "$BUILD_DIR/apps/xgd_bench/xgd_bench" conv --device cuda --backward
+  B="${BENCH_BATCH:-8}"
+  peer=()
+  if python3 -c 'import torch' 2>/dev/null; then
+    if ! python3 -c 'import segmentation_models_pytorch' 2>/dev/null && ls "$ROOT"/.whl/*.whl >/dev/null 2>&1; then
+      python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/xgd-site \
+        "$ROOT"/.whl/*.whl && export PYTHONPATH="/tmp/xgd-site${PYTHONPATH:+:$PYTHONPATH}"
+    fi
+    step pytorch-peer pytorch-peer.log python3 "$ROOT/apps/xgd_bench/pytorch_peer.py" --device cuda \
+      --size 512 --batch "$B" --out "$LOG_DIR/peer.json" && peer=(--peer "$LOG_DIR/peer.json")
+  else
+    note "torch not importable: xgd_bench step runs without its PyTorch peer"
+  fi
+  step bench-step bench-step.log "$BUILD_DIR/apps/xgd_bench/xgd_bench" step --device cuda \
+    --size 512 --batch "$B" "${peer[@]}"
+fi
+[ "${SKIP_EMU:-0}" = 1 ] || step emu-tests ctest-emu.log ctest --test-dir "$BUILD_DIR" -L emu \
+  --output-on-failure -j "$JOBS" --timeout 300
 
 echo
 cat "$SUMMARY"
