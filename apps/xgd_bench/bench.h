@@ -20,6 +20,10 @@ struct Registrar {
 // Median wall time in seconds of `reps` runs of fn after `warmup` runs.
 double time_median(const std::function<void()>& fn, int reps, int warmup = 1);
 
+// `xgd_bench conv --device cuda`: our CUDA conv kernels against cuDNN (bench_conv_cuda.cpp; an
+// error naming the missing pieces in a build without CUDA or cuDNN).
+int run_conv_cuda(const std::vector<std::string>& args);
+
 }  // namespace xgd::bench
 
 #define XGD_REGISTER_BENCH(name, help, fn) \

@@ -1,5 +1,6 @@
 // xgd_bench conv [--threads N] [--batch N] [--reps R] [--backward] [--mode auto|inner|outer]
-//                [--budget BYTES] [--only SUBSTR] [--clock wall|cpu]
+//                [--budget BYTES] [--only SUBSTR] [--clock wall|cpu] [--device cpu|cuda]
+// --device cuda runs our CUDA kernels against cuDNN instead (bench_conv_cuda.cpp).
 // Our conv2d kernels (kernels/cpu/conv*.cpp, the production code) against a peer measured in
 // the same run with the same thread count:
 //   dense: whole-image im2col + OpenBLAS cblas_sgemm per group (Caffe / PyTorch's slow path);
@@ -27,6 +28,7 @@
 #include <vector>
 
 #include "apps/xgd_bench/bench.h"
+#include "apps/xgd_bench/conv_cases.h"
 #include "engine/error.h"
 #include "kernels/cpu/conv.h"
 
@@ -38,37 +40,6 @@ namespace xgd::bench {
 namespace {
 
 using kernels::cpu::ConvGeom;
-
-struct ConvCase {
-  const char* name;
-  int64_t C, H, W, K, k, s, p, d, groups;
-};
-
-// (name, C_in, H, W, C_out, kernel, stride, pad, dilation, groups) at batch N = --batch.
-const std::vector<ConvCase> kCases = {
-    {"resnet18.conv1", 3, 512, 512, 64, 7, 2, 3, 1, 1},
-    {"resnet18.layer1.conv", 64, 128, 128, 64, 3, 1, 1, 1, 1},
-    {"resnet18.layer2.0.conv1", 64, 128, 128, 128, 3, 2, 1, 1, 1},
-    {"resnet18.layer2.0.downsample", 64, 128, 128, 128, 1, 2, 0, 1, 1},
-    {"resnet18.layer2.conv", 128, 64, 64, 128, 3, 1, 1, 1, 1},
-    {"resnet18.layer3.0.conv1", 128, 64, 64, 256, 3, 2, 1, 1, 1},
-    {"resnet18.layer3.0.downsample", 128, 64, 64, 256, 1, 2, 0, 1, 1},
-    {"resnet18.layer3.conv", 256, 32, 32, 256, 3, 1, 1, 1, 1},
-    {"resnet18.layer4.0.conv1", 256, 32, 32, 512, 3, 2, 1, 1, 1},
-    {"resnet18.layer4.0.downsample", 256, 32, 32, 512, 1, 2, 0, 1, 1},
-    {"resnet18.layer4.conv", 512, 16, 16, 512, 3, 1, 1, 1, 1},
-    {"aspp.1x1", 512, 32, 32, 256, 1, 1, 0, 1, 1},
-    {"aspp.sep.dw_d12", 512, 32, 32, 512, 3, 1, 12, 12, 512},
-    {"aspp.sep.dw_d24", 512, 32, 32, 512, 3, 1, 24, 24, 512},
-    {"aspp.sep.dw_d36", 512, 32, 32, 512, 3, 1, 36, 36, 512},
-    {"aspp.sep.pw", 512, 32, 32, 256, 1, 1, 0, 1, 1},
-    {"aspp.project", 1280, 32, 32, 256, 1, 1, 0, 1, 1},
-    {"decoder.sep.dw", 304, 128, 128, 304, 3, 1, 1, 1, 304},
-    {"decoder.sep.pw", 304, 128, 128, 256, 1, 1, 0, 1, 1},
-    // MobileNetV2 at 512: a stride-2 and a stride-1 depthwise 3×3 of the expanded blocks.
-    {"mobilenetv2.features.2.dw_s2", 96, 256, 256, 96, 3, 2, 1, 1, 96},
-    {"mobilenetv2.features.4.dw", 144, 128, 128, 144, 3, 1, 1, 1, 144},
-};
 
 std::vector<float> random_vec(int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
@@ -191,7 +162,26 @@ struct Peer {
 };
 #endif
 
-int run(const std::vector<std::string>& args) {
+int run_cpu(const std::vector<std::string>& args);
+
+// --device cpu (the default) or cuda, then the device's own options.
+int run(const std::vector<std::string>& all) {
+  std::vector<std::string> args;
+  std::string device = "cpu";
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i] != "--device") {
+      args.push_back(all[i]);
+      continue;
+    }
+    XGD_CHECK(i + 1 < all.size(), "xgd_bench conv: --device needs a value (cpu|cuda)");
+    device = all[++i];
+  }
+  XGD_CHECK(device == "cpu" || device == "cuda", "xgd_bench conv: unknown --device ", device,
+            " (cpu|cuda)");
+  return device == "cuda" ? run_conv_cuda(args) : run_cpu(args);
+}
+
+int run_cpu(const std::vector<std::string>& args) {
   int threads = omp_get_max_threads(), reps_override = 0;
   int64_t batch = 1;
   bool backward = false, cpu_clock = false;
@@ -231,7 +221,8 @@ int run(const std::vector<std::string>& args) {
     } else {
       XGD_FAIL("xgd_bench conv: unknown option ", args[i],
                " (usage: xgd_bench conv [--threads N] [--batch N] [--reps R] [--backward] "
-               "[--mode auto|inner|outer] [--budget BYTES] [--only SUBSTR] [--clock wall|cpu])");
+               "[--mode auto|inner|outer] [--budget BYTES] [--only SUBSTR] [--clock wall|cpu] "
+               "[--device cpu|cuda])");
     }
   }
   XGD_CHECK(threads >= 1, "xgd_bench conv: --threads must be >= 1, got ", threads);
@@ -252,7 +243,7 @@ int run(const std::vector<std::string>& args) {
       "(1x1/s1: sgemm; depthwise: per-channel im2col + sgemm)\n",
       threads, static_cast<long long>(batch), cpu_clock ? "cpu (min)" : "wall (median)",
       openblas_get_corename());
-  for (const ConvCase& c : kCases) {
+  for (const ConvCase& c : kConvCases) {
     if (!only.empty() && std::string(c.name).find(only) == std::string::npos) continue;
     const ConvGeom g = kernels::cpu::conv_geom(batch, c.C, c.H, c.W, c.K, c.k, c.k, c.s, c.s, c.p,
                                                c.p, c.d, c.d, c.groups);
@@ -309,5 +300,7 @@ int run(const std::vector<std::string>& args) {
 
 XGD_REGISTER_BENCH(conv,
                    "conv2d kernels vs im2col + OpenBLAS sgemm [--threads N] [--batch N] "
-                   "[--backward] [--mode M] [--budget B] [--reps R] [--only S] [--clock wall|cpu]",
+                   "[--backward] [--mode M] [--budget B] [--reps R] [--only S] [--clock wall|cpu]; "
+                   "--device cuda: ours vs cuDNN [--batch N] [--reps R] [--backward] [--only S] "
+                   "[--tf32]",
                    xgd::bench::run);

@@ -1,5 +1,6 @@
 // conv2d: shape checks, forward dispatch and the three gradients together.
-// Kernels: kernels/cpu/conv*.cpp; index maths: kernels/common/conv.h.
+// Kernels: kernels/cpu/conv*.cpp on the CPU, kernels/cuda/conv.* on Device::CUDA (through the
+// table the CUDA backend registers, see ops::cuda_kernels); index maths: kernels/common/conv.h.
 //   d input  = conv_transpose(dy, w)          (col2im / depthwise scatter)
 //   d weight = Σ_n dy[n] ⋆ x[n]               (dy · colᵀ accumulated over images)
 //   d bias   = Σ_{n, oh, ow} dy
@@ -7,6 +8,7 @@
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cuda/conv.h"
 
 namespace xgd {
 
@@ -31,7 +33,6 @@ ConvGeom check_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   ops::check_float_input(x, op, "input");
   ops::check_float_input(weight, op, "weight");
   check_same_device_dtype(x, weight, op);
-  ops::require_cpu(x, op);
   check_dim(x, 4, op, "input (N, C, H, W)");
   check_dim(weight, 4, op, "weight (C_out, C_in / groups, KH, KW)");
   for (int i = 0; i < 2; ++i) {
@@ -69,6 +70,49 @@ ConvGeom check_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   return g;
 }
 
+// ---- Device::CUDA. Dense convolutions run the implicit-GEMM kernels of kernels/cuda/conv.cu;
+// depthwise ones (g.is_depthwise()) have their own kernels.
+template <class T>
+const kernels::cuda::ConvFns<T>& cuda_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::ConvTable>(op).template of<T>();
+}
+[[noreturn]] void no_cuda_depthwise(const ConvGeom& g, const char* op) {
+  XGD_FAIL(op, ": no CUDA kernel for depthwise convolutions yet (groups = C_in = ", g.C,
+           "); run it on the CPU");
+}
+
+template <class T>
+void cuda_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& b,
+                  Tensor& out) {
+  if (g.is_depthwise()) no_cuda_depthwise(g, "conv2d");
+  cuda_fns<T>("conv2d").forward(g, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
+                                out.data<T>(), ops::cuda_stream());
+}
+template <class T>
+void cuda_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
+  if (g.is_depthwise()) no_cuda_depthwise(g, "conv2d backward");
+  cuda_fns<T>("conv2d backward")
+      .backward_data(g, dy.data<T>(), w.data<T>(), dx.data<T>(), ops::cuda_stream());
+}
+template <class T>
+void cuda_backward_weight(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tensor& dw) {
+  if (g.is_depthwise()) no_cuda_depthwise(g, "conv2d backward");
+  const auto& fns = cuda_fns<T>("conv2d backward");
+  // Scratch for the split reduction over N·OH·OW, from the device's caching allocator.
+  const size_t bytes = fns.backward_weight_workspace_bytes(g);
+  Tensor ws;
+  if (bytes > 0)
+    ws = Tensor::empty({static_cast<int64_t>((bytes + sizeof(T) - 1) / sizeof(T))}, dy.dtype(),
+                       dy.device());
+  fns.backward_weight(g, x.data<T>(), dy.data<T>(), dw.data<T>(),
+                      bytes > 0 ? static_cast<void*>(ws.data<T>()) : nullptr, bytes,
+                      ops::cuda_stream());
+}
+template <class T>
+void cuda_backward_bias(const ConvGeom& g, const Tensor& dy, Tensor& db) {
+  cuda_fns<T>("conv2d backward").backward_bias(g, dy.data<T>(), db.data<T>(), ops::cuda_stream());
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -76,6 +120,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   const ConvGeom g = check_conv2d(x, weight, bias, params);
   Tensor out = Tensor::empty({g.N, g.K, g.OH, g.OW}, x.dtype(), x.device());
   dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
+    if (x.device() == Device::CUDA) return cuda_forward<T>(g, x, weight, bias, out);
     kernels::cpu::conv2d_forward<T>(g, x.data<T>(), weight.data<T>(),
                                     bias.defined() ? bias.data<T>() : nullptr, out.data<T>());
   });
@@ -87,18 +132,29 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     XGD_CHECK(dy.shape() == Shape({g.N, g.K, g.OH, g.OW}), "conv2d backward: gradient ", dy.str(),
               " does not match the output shape");
     Grads grads(3);
+    const bool cuda = dy.device() == Device::CUDA;
     dispatch_float(dy.dtype(), "conv2d backward", [&]<class T>() {
       if (need[0]) {
         grads[0] = Tensor::empty({g.N, g.C, g.H, g.W}, dy.dtype(), dy.device());
-        kernels::cpu::conv2d_backward_data<T>(g, dy.data<T>(), ws.data<T>(), grads[0].data<T>());
+        if (cuda)
+          cuda_backward_data<T>(g, dy, ws, grads[0]);
+        else
+          kernels::cpu::conv2d_backward_data<T>(g, dy.data<T>(), ws.data<T>(), grads[0].data<T>());
       }
       if (need[1]) {
         grads[1] = Tensor::empty({g.K, g.Cg(), g.KH, g.KW}, dy.dtype(), dy.device());
-        kernels::cpu::conv2d_backward_weight<T>(g, xs.data<T>(), dy.data<T>(), grads[1].data<T>());
+        if (cuda)
+          cuda_backward_weight<T>(g, xs, dy, grads[1]);
+        else
+          kernels::cpu::conv2d_backward_weight<T>(g, xs.data<T>(), dy.data<T>(),
+                                                  grads[1].data<T>());
       }
       if (need[2]) {
         grads[2] = Tensor::empty({g.K}, dy.dtype(), dy.device());
-        kernels::cpu::conv2d_backward_bias<T>(g, dy.data<T>(), grads[2].data<T>());
+        if (cuda)
+          cuda_backward_bias<T>(g, dy, grads[2]);
+        else
+          kernels::cpu::conv2d_backward_bias<T>(g, dy.data<T>(), grads[2].data<T>());
       }
     });
     return grads;

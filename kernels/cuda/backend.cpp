@@ -4,6 +4,7 @@
 // A new op family adds its table here with one register_cuda_kernels line.
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
+#include "kernels/cuda/conv.h"
 #include "kernels/cuda/pointwise.h"
 #include "kernels/cuda/runtime.h"
 
@@ -31,6 +32,7 @@ void ensure_registered() {
     register_runtime(Device::CUDA, &runtime);
     ops::register_cuda_stream(&cuda::stream);
     ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+    ops::register_cuda_kernels(&kernels::cuda::conv_table());
     return true;
   }();
   (void)done;

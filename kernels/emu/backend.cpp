@@ -8,6 +8,7 @@
 
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
+#include "kernels/cuda/conv.h"
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
 
 namespace xgd::emu {
@@ -49,6 +50,7 @@ void install_as_cuda_backend() {
   register_runtime(Device::CUDA, &runtime);
   ops::register_cuda_stream(nullptr);  // launches are synchronous: any stream will do
   ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+  ops::register_cuda_kernels(&kernels::cuda::conv_table());
 }
 
 MemoryStats memory_stats() {
