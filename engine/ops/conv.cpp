@@ -7,6 +7,8 @@
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/conv.h"
+#include "kernels/cuda/conv_depthwise.h"
+#include "kernels/cuda/pointwise.h"
 
 namespace xgd {
 
@@ -31,7 +33,6 @@ ConvGeom check_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   ops::check_float_input(x, op, "input");
   ops::check_float_input(weight, op, "weight");
   check_same_device_dtype(x, weight, op);
-  ops::require_cpu(x, op);
   check_dim(x, 4, op, "input (N, C, H, W)");
   check_dim(weight, 4, op, "weight (C_out, C_in / groups, KH, KW)");
   for (int i = 0; i < 2; ++i) {
@@ -66,7 +67,25 @@ ConvGeom check_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
             p.dilation[0] * (ws[2] - 1) + 1, "x", p.dilation[1] * (ws[3] - 1) + 1,
             ") is larger than the padded input ", xs[2] + 2 * p.padding[0], "x",
             xs[3] + 2 * p.padding[1], " of ", x.str(), " (", params_str(p), ")");
+  if (!g.is_depthwise()) ops::require_cpu(x, op);  // on CUDA: the depthwise kernels only, so far
   return g;
+}
+
+// ---- CUDA, depthwise (groups == C): kernels/cuda/conv_depthwise.*; the bias gradient is the
+// pointwise family's sum_to over (N, ·, OH, OW) (double accumulation, deterministic).
+bool cuda_depthwise(const Tensor& t, const ConvGeom& g) {
+  return t.device() == Device::CUDA && g.is_depthwise();
+}
+template <class T>
+const kernels::cuda::DepthwiseFns<T>& depthwise_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::DepthwiseTable>(op).template of<T>();
+}
+template <class T>
+void depthwise_bias_grad(const ConvGeom& g, const T* dy, T* db) {
+  const int64_t in_shape[4] = {g.N, g.K, g.OH, g.OW}, out_shape[4] = {1, g.K, 1, 1};
+  ops::cuda_kernels<kernels::cuda::PointwiseTable>("conv2d backward")
+      .template of<T>()
+      .sum_to(dy, in_shape, 4, out_shape, db, ops::cuda_stream());
 }
 
 }  // namespace
@@ -76,6 +95,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   const ConvGeom g = check_conv2d(x, weight, bias, params);
   Tensor out = Tensor::empty({g.N, g.K, g.OH, g.OW}, x.dtype(), x.device());
   dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
+    if (cuda_depthwise(x, g))
+      return depthwise_fns<T>("conv2d").forward(g, x.data<T>(), weight.data<T>(),
+                                                bias.defined() ? bias.data<T>() : nullptr,
+                                                out.data<T>(), ops::cuda_stream());
     kernels::cpu::conv2d_forward<T>(g, x.data<T>(), weight.data<T>(),
                                     bias.defined() ? bias.data<T>() : nullptr, out.data<T>());
   });
@@ -88,6 +111,28 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
               " does not match the output shape");
     Grads grads(3);
     dispatch_float(dy.dtype(), "conv2d backward", [&]<class T>() {
+      if (cuda_depthwise(dy, g)) {
+        const auto& fns = depthwise_fns<T>("conv2d backward");
+        if (need[0]) {
+          grads[0] = Tensor::empty({g.N, g.C, g.H, g.W}, dy.dtype(), dy.device());
+          fns.backward_data(g, dy.data<T>(), ws.data<T>(), grads[0].data<T>(), ops::cuda_stream());
+        }
+        if (need[1]) {
+          grads[1] = Tensor::empty({g.K, g.Cg(), g.KH, g.KW}, dy.dtype(), dy.device());
+          // Slice partials of the reduction: a device tensor (the caching allocator).
+          const int64_t n_ws = static_cast<int64_t>(
+              ops::cuda_kernels<kernels::cuda::DepthwiseTable>("conv2d backward")
+                  .backward_weight_workspace(g));
+          Tensor work = n_ws ? Tensor::empty({n_ws}, dy.dtype(), dy.device()) : Tensor();
+          fns.backward_weight(g, xs.data<T>(), dy.data<T>(), grads[1].data<T>(),
+                              n_ws ? work.data<T>() : nullptr, ops::cuda_stream());
+        }
+        if (need[2]) {
+          grads[2] = Tensor::empty({g.K}, dy.dtype(), dy.device());
+          depthwise_bias_grad<T>(g, dy.data<T>(), grads[2].data<T>());
+        }
+        return;
+      }
       if (need[0]) {
         grads[0] = Tensor::empty({g.N, g.C, g.H, g.W}, dy.dtype(), dy.device());
         kernels::cpu::conv2d_backward_data<T>(g, dy.data<T>(), ws.data<T>(), grads[0].data<T>());

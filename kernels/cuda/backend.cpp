@@ -4,7 +4,9 @@
 // A new op family adds its table here with one register_cuda_kernels line.
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
+#include "kernels/cuda/conv_depthwise.h"
 #include "kernels/cuda/pointwise.h"
+#include "kernels/cuda/pool.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -31,6 +33,8 @@ void ensure_registered() {
     register_runtime(Device::CUDA, &runtime);
     ops::register_cuda_stream(&cuda::stream);
     ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+    ops::register_cuda_kernels(&kernels::cuda::depthwise_table());
+    ops::register_cuda_kernels(&kernels::cuda::pool_table());
     return true;
   }();
   (void)done;

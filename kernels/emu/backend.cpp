@@ -8,7 +8,9 @@
 
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
+#include "kernels/cuda/conv_depthwise.h"
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
+#include "kernels/cuda/pool.h"
 
 namespace xgd::emu {
 
@@ -49,6 +51,8 @@ void install_as_cuda_backend() {
   register_runtime(Device::CUDA, &runtime);
   ops::register_cuda_stream(nullptr);  // launches are synchronous: any stream will do
   ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+  ops::register_cuda_kernels(&kernels::cuda::depthwise_table());
+  ops::register_cuda_kernels(&kernels::cuda::pool_table());
 }
 
 MemoryStats memory_stats() {

@@ -45,6 +45,19 @@ inline constexpr ParityEntry kParityTable[] = {
     {"pow_backward", 7, 5, false, "pow's budget + 2 roundings (dy · e · x^(e-1))"},
     {"sum_to", 1, 1, true, "double accumulation, one final rounding"},
     {"composite", 7, 5, false, "exact ops around one transcendental: its budget + 2 roundings"},
+    // depthwise conv2d and pooling (kernels/cuda/conv_depthwise.cu, kernels/cuda/pool.cu).
+    // Depthwise sums accumulate in T on both backends, in different orders (the GPU contracts
+    // to FMA): reduction rows whose tests pass max_abs scaled by eps(T) / eps(double), so atol
+    // = 2 · terms · eps(T) · max|term|; 2 ulps for the last roundings.
+    {"depthwise_forward", 2, 2, true, "KH·KW products (+ bias) summed in T, another order"},
+    {"depthwise_backward_data", 2, 2, true, "m·KH·KW products summed in T, another order"},
+    {"depthwise_backward_weight", 2, 2, true, "N·OH·OW products summed in T: block tree order"},
+    {"max_pool2d", 0, 0, false, "comparisons (max_pool_takes): the same element and index"},
+    {"max_pool2d_backward", 0, 0, false, "gather in the CPU's scatter order: same additions"},
+    {"avg_pool2d", 0, 0, false, "double window sum in the CPU's order, one division"},
+    {"avg_pool2d_backward", 0, 0, false, "the CPU's shares (dy / divisor in T), in its order"},
+    {"adaptive_avg_pool2d", 1, 1, true, "double sums (large bins: warp order), 1 final rounding"},
+    {"adaptive_avg_pool2d_backward", 0, 0, false, "the CPU's shares, in its order"},
 };
 
 struct Tol {
