@@ -9,13 +9,13 @@
 //   When a window does not fit 48 KiB of shared memory (dilation 36 in double, larger
 //     kernels), the tap loops read global memory directly (one thread per output).
 //   backward weight: per output channel, the N·OH·OW terms of the 9 (or fewer) taps in flight
-//     are summed in registers over a block-strided loop, then block-reduced in a fixed order;
+//     are summed in registers over a block-strided loop, then reduced through shared memory
+//     in a fixed order;
 //     long reductions are split into slices whose partials (workspace) a second kernel adds in
 //     slice order. No atomics: bit-identical reruns.
 #include "kernels/cuda/device.h"
 // (device.h first)
 #include "kernels/common/conv.h"
-#include "kernels/cuda/block_reduce.h"
 #include "kernels/cuda/conv_depthwise.h"
 #include "kernels/cuda/launch.h"
 
@@ -215,8 +215,8 @@ __global__ void dw_bwd_data_direct_kernel(const T* __restrict__ dy, const T* __r
 }
 
 // ---------------------------------------------------------------- backward weight
-constexpr int kWeightTaps = 9;  // taps summed per pass over dy (a 3×3 kernel: one pass)
-constexpr unsigned kWeightBlock = 256;
+constexpr int kWeightTaps = 9;     // taps summed per pass over dy (a 3×3 kernel: one pass)
+constexpr int kWeightBlock = 256;  // threads; the kernel's reduction assumes exactly this
 // Slices per channel: enough blocks to fill a GPU (~1024) when channels are few, but no slice
 // shorter than kMinSlice terms. A function of the geometry only (deterministic results).
 constexpr int64_t kWeightTargetBlocks = 1024, kMinSlice = 2048;
@@ -233,6 +233,9 @@ template <class T>
 __global__ void __launch_bounds__(kWeightBlock)
     dw_bwd_weight_kernel(const T* __restrict__ x, const T* __restrict__ dy, T* __restrict__ out,
                          DwGeom g, int64_t slices, int64_t slice_len) {
+  constexpr int kGroups = kWeightBlock / 32;
+  __shared__ T s_part[kWeightTaps][kWeightBlock];  // per thread: its nt tap sums
+  __shared__ T s_group[kWeightTaps][kGroups];
   const int KK = g.KH * g.KW;
   const int64_t OHW = int64_t(g.OH) * g.OW, HW = int64_t(g.H) * g.W, len = g.N * OHW;
   for (int64_t item = blockIdx.x; item < g.K * slices; item += gridDim.x) {
@@ -257,10 +260,23 @@ __global__ void __launch_bounds__(kWeightBlock)
           if (i < nt && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) acc[i] += d * xc[ih * g.W + iw];
         }
       }
-      // nt is the same in every thread of the block: all reach block_sum's barriers.
-      for (int i = 0; i < nt; ++i) {
-        const T total = block_sum(acc[i]);
-        if (threadIdx.x == 0) out[item * KK + t0 + i] = total;
+      // Block reduction of the nt tap sums at once (3 barriers, whatever nt): 8 partial sums
+      // per tap, each over 32 threads strided by 8 (conflict-free), then their sum; a fixed
+      // order, so reruns are bit-identical. nt is the same in every thread of the block.
+      __syncthreads();  // the previous chunk's reads of s_part and s_group are done
+      for (int i = 0; i < kWeightTaps; ++i) s_part[i][threadIdx.x] = acc[i];
+      __syncthreads();
+      if (threadIdx.x < unsigned(nt * kGroups)) {
+        const int tap = threadIdx.x / kGroups, grp = threadIdx.x % kGroups;
+        T sum = T(0);
+        for (int j = 0; j < 32; ++j) sum += s_part[tap][grp + kGroups * j];
+        s_group[tap][grp] = sum;
+      }
+      __syncthreads();
+      if (threadIdx.x < unsigned(nt)) {
+        T sum = T(0);
+        for (int j = 0; j < kGroups; ++j) sum += s_group[threadIdx.x][j];
+        out[item * KK + t0 + threadIdx.x] = sum;
       }
     }
   }
