@@ -9,6 +9,7 @@
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/conv.h"
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/conv_depthwise.h"
 
 namespace xgd {
 
@@ -67,36 +68,29 @@ ConvGeom check_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
             p.dilation[0] * (ws[2] - 1) + 1, "x", p.dilation[1] * (ws[3] - 1) + 1,
             ") is larger than the padded input ", xs[2] + 2 * p.padding[0], "x",
             xs[3] + 2 * p.padding[1], " of ", x.str(), " (", params_str(p), ")");
+  if (!g.is_depthwise()) ops::require_cpu(x, op);  // on CUDA: the depthwise kernels only, so far
   return g;
 }
 
 // ---- Device::CUDA. Dense convolutions run the implicit-GEMM kernels of kernels/cuda/conv.cu;
-// depthwise ones (g.is_depthwise()) have their own kernels.
+// depthwise ones (g.is_depthwise()) have their own, kernels/cuda/conv_depthwise.cu.
 template <class T>
 const kernels::cuda::ConvFns<T>& cuda_fns(const char* op) {
   return ops::cuda_kernels<kernels::cuda::ConvTable>(op).template of<T>();
 }
-[[noreturn]] void no_cuda_depthwise(const ConvGeom& g, const char* op) {
-  XGD_FAIL(op, ": no CUDA kernel for depthwise convolutions yet (groups = C_in = ", g.C,
-           "); run it on the CPU");
-}
-
 template <class T>
 void cuda_forward(const ConvGeom& g, const Tensor& x, const Tensor& w, const Tensor& b,
                   Tensor& out) {
-  if (g.is_depthwise()) no_cuda_depthwise(g, "conv2d");
   cuda_fns<T>("conv2d").forward(g, x.data<T>(), w.data<T>(), b.defined() ? b.data<T>() : nullptr,
                                 out.data<T>(), ops::cuda_stream());
 }
 template <class T>
 void cuda_backward_data(const ConvGeom& g, const Tensor& dy, const Tensor& w, Tensor& dx) {
-  if (g.is_depthwise()) no_cuda_depthwise(g, "conv2d backward");
   cuda_fns<T>("conv2d backward")
       .backward_data(g, dy.data<T>(), w.data<T>(), dx.data<T>(), ops::cuda_stream());
 }
 template <class T>
 void cuda_backward_weight(const ConvGeom& g, const Tensor& x, const Tensor& dy, Tensor& dw) {
-  if (g.is_depthwise()) no_cuda_depthwise(g, "conv2d backward");
   const auto& fns = cuda_fns<T>("conv2d backward");
   // Scratch for the split reduction over N·OH·OW, from the device's caching allocator.
   const size_t bytes = fns.backward_weight_workspace_bytes(g);
@@ -113,6 +107,16 @@ void cuda_backward_bias(const ConvGeom& g, const Tensor& dy, Tensor& db) {
   cuda_fns<T>("conv2d backward").backward_bias(g, dy.data<T>(), db.data<T>(), ops::cuda_stream());
 }
 
+// Depthwise (groups == C) on the device: kernels/cuda/conv_depthwise.*; its bias gradient is the
+// dense family's (a per-channel sum, the same for every geometry).
+bool cuda_depthwise(const Tensor& t, const ConvGeom& g) {
+  return t.device() == Device::CUDA && g.is_depthwise();
+}
+template <class T>
+const kernels::cuda::DepthwiseFns<T>& depthwise_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::DepthwiseTable>(op).template of<T>();
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
@@ -120,6 +124,10 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
   const ConvGeom g = check_conv2d(x, weight, bias, params);
   Tensor out = Tensor::empty({g.N, g.K, g.OH, g.OW}, x.dtype(), x.device());
   dispatch_float(x.dtype(), "conv2d", [&]<class T>() {
+    if (cuda_depthwise(x, g))
+      return depthwise_fns<T>("conv2d").forward(g, x.data<T>(), weight.data<T>(),
+                                                bias.defined() ? bias.data<T>() : nullptr,
+                                                out.data<T>(), ops::cuda_stream());
     if (x.device() == Device::CUDA) return cuda_forward<T>(g, x, weight, bias, out);
     kernels::cpu::conv2d_forward<T>(g, x.data<T>(), weight.data<T>(),
                                     bias.defined() ? bias.data<T>() : nullptr, out.data<T>());
@@ -134,6 +142,28 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
     Grads grads(3);
     const bool cuda = dy.device() == Device::CUDA;
     dispatch_float(dy.dtype(), "conv2d backward", [&]<class T>() {
+      if (cuda_depthwise(dy, g)) {
+        const auto& fns = depthwise_fns<T>("conv2d backward");
+        if (need[0]) {
+          grads[0] = Tensor::empty({g.N, g.C, g.H, g.W}, dy.dtype(), dy.device());
+          fns.backward_data(g, dy.data<T>(), ws.data<T>(), grads[0].data<T>(), ops::cuda_stream());
+        }
+        if (need[1]) {
+          grads[1] = Tensor::empty({g.K, g.Cg(), g.KH, g.KW}, dy.dtype(), dy.device());
+          // Slice partials of the reduction: a device tensor (the caching allocator).
+          const int64_t n_ws = static_cast<int64_t>(
+              ops::cuda_kernels<kernels::cuda::DepthwiseTable>("conv2d backward")
+                  .backward_weight_workspace(g));
+          Tensor work = n_ws ? Tensor::empty({n_ws}, dy.dtype(), dy.device()) : Tensor();
+          fns.backward_weight(g, xs.data<T>(), dy.data<T>(), grads[1].data<T>(),
+                              n_ws ? work.data<T>() : nullptr, ops::cuda_stream());
+        }
+        if (need[2]) {
+          grads[2] = Tensor::empty({g.K}, dy.dtype(), dy.device());
+          cuda_backward_bias<T>(g, dy, grads[2]);
+        }
+        return;
+      }
       if (need[0]) {
         grads[0] = Tensor::empty({g.N, g.C, g.H, g.W}, dy.dtype(), dy.device());
         if (cuda)

@@ -1,10 +1,12 @@
-// Pooling ops: forward and backward together. Kernels: kernels/cpu/pool.*, window maths:
-// kernels/common/pool.h. Backward kernels overwrite dx.
+// Pooling ops: forward and backward together. Kernels: kernels/cpu/pool.* on the CPU,
+// kernels/cuda/pool.* on Device::CUDA (through the table the CUDA backend registers), window
+// maths: kernels/common/pool.h. Backward kernels overwrite dx.
 #include "engine/ops/pool.h"
 
 #include "engine/ops/op_util.h"
 #include "kernels/common/pool.h"
 #include "kernels/cpu/pool.h"
+#include "kernels/cuda/pool.h"
 
 namespace xgd {
 
@@ -15,10 +17,18 @@ using Need = std::vector<bool>;
 
 namespace {
 
+// The CUDA launchers for element type T (error naming the op when no backend registered them).
+template <class T>
+const kernels::cuda::PoolFns<T>& cuda_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::PoolTable>(op).template of<T>();
+}
+bool on_cpu(const Tensor& t) {
+  return t.device() == Device::CPU;
+}
+
 // Rank 4 with non-empty C, H, W (N may be 0, as PyTorch's "optional 0 dim batch size").
 void check_pool_input(const Tensor& x, const char* op) {
   ops::check_float_input(x, op, "input");
-  ops::require_cpu(x, op);
   XGD_CHECK(x.dim() == 4, op, ": expected a 4-d (N, C, H, W) input, got ", x.str());
   XGD_CHECK(x.size(1) > 0 && x.size(2) > 0 && x.size(3) > 0, op,
             ": expected non-empty C, H and W, got ", x.str());
@@ -58,7 +68,6 @@ Shape out_shape(const Tensor& x, const Pool2dGeometry& g) {
 }
 
 void check_grad(const Tensor& dy, const Pool2dGeometry& g, const Shape& in, const char* op) {
-  ops::require_cpu(dy, op);
   XGD_CHECK(dy.dim() == 4 && dy.size(0) * dy.size(1) == g.planes && dy.size(2) == g.out_h &&
                 dy.size(3) == g.out_w,
             op, ": gradient ", dy.str(), " does not match the output of input ", shape_str(in));
@@ -72,15 +81,22 @@ Tensor max_pool2d(const Tensor& x, const Pool2dParams& params) {
   const bool grad = autograd::needs_grad({&x});
   Tensor idx = grad ? Tensor::empty(out.shape(), DType::I64, x.device()) : Tensor();
   dispatch_float(x.dtype(), "max_pool2d", [&]<class T>() {
-    kernels::cpu::max_pool2d_forward<T>(x.data<T>(), out.data<T>(),
-                                        grad ? idx.data<int64_t>() : nullptr, g);
+    int64_t* ip = grad ? idx.data<int64_t>() : nullptr;
+    if (on_cpu(x)) return kernels::cpu::max_pool2d_forward<T>(x.data<T>(), out.data<T>(), ip, g);
+    cuda_fns<T>("max_pool2d")
+        .max_pool2d_forward(x.data<T>(), out.data<T>(), ip, g, ops::cuda_stream());
   });
   Shape in = x.shape();
   return record(out, "max_pool2d", {x}, [g, in, idx](const Tensor& dy, const Need&) {
     check_grad(dy, g, in, "max_pool2d_backward");
     Tensor dx = Tensor::empty(in, dy.dtype(), dy.device());
     dispatch_float(dy.dtype(), "max_pool2d_backward", [&]<class T>() {
-      kernels::cpu::max_pool2d_backward<T>(dy.data<T>(), idx.data<int64_t>(), dx.data<T>(), g);
+      if (on_cpu(dy))
+        return kernels::cpu::max_pool2d_backward<T>(dy.data<T>(), idx.data<int64_t>(), dx.data<T>(),
+                                                    g);
+      cuda_fns<T>("max_pool2d_backward")
+          .max_pool2d_backward(dy.data<T>(), idx.data<int64_t>(), dx.data<T>(), g,
+                               ops::cuda_stream());
     });
     return Grads{dx};
   });
@@ -91,14 +107,20 @@ Tensor avg_pool2d(const Tensor& x, const Pool2dParams& params) {
   const bool include_pad = params.count_include_pad;
   Tensor out = Tensor::empty(out_shape(x, g), x.dtype(), x.device());
   dispatch_float(x.dtype(), "avg_pool2d", [&]<class T>() {
-    kernels::cpu::avg_pool2d_forward<T>(x.data<T>(), out.data<T>(), g, include_pad);
+    if (on_cpu(x))
+      return kernels::cpu::avg_pool2d_forward<T>(x.data<T>(), out.data<T>(), g, include_pad);
+    cuda_fns<T>("avg_pool2d")
+        .avg_pool2d_forward(x.data<T>(), out.data<T>(), g, include_pad, ops::cuda_stream());
   });
   Shape in = x.shape();
   return record(out, "avg_pool2d", {x}, [g, in, include_pad](const Tensor& dy, const Need&) {
     check_grad(dy, g, in, "avg_pool2d_backward");
     Tensor dx = Tensor::empty(in, dy.dtype(), dy.device());
     dispatch_float(dy.dtype(), "avg_pool2d_backward", [&]<class T>() {
-      kernels::cpu::avg_pool2d_backward<T>(dy.data<T>(), dx.data<T>(), g, include_pad);
+      if (on_cpu(dy))
+        return kernels::cpu::avg_pool2d_backward<T>(dy.data<T>(), dx.data<T>(), g, include_pad);
+      cuda_fns<T>("avg_pool2d_backward")
+          .avg_pool2d_backward(dy.data<T>(), dx.data<T>(), g, include_pad, ops::cuda_stream());
     });
     return Grads{dx};
   });
@@ -116,14 +138,20 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   g.out_w = out_w;
   Tensor out = Tensor::empty(out_shape(x, g), x.dtype(), x.device());
   dispatch_float(x.dtype(), "adaptive_avg_pool2d", [&]<class T>() {
-    kernels::cpu::adaptive_avg_pool2d_forward<T>(x.data<T>(), out.data<T>(), g);
+    if (on_cpu(x))
+      return kernels::cpu::adaptive_avg_pool2d_forward<T>(x.data<T>(), out.data<T>(), g);
+    cuda_fns<T>("adaptive_avg_pool2d")
+        .adaptive_avg_pool2d_forward(x.data<T>(), out.data<T>(), g, ops::cuda_stream());
   });
   Shape in = x.shape();
   return record(out, "adaptive_avg_pool2d", {x}, [g, in](const Tensor& dy, const Need&) {
     check_grad(dy, g, in, "adaptive_avg_pool2d_backward");
     Tensor dx = Tensor::empty(in, dy.dtype(), dy.device());
     dispatch_float(dy.dtype(), "adaptive_avg_pool2d_backward", [&]<class T>() {
-      kernels::cpu::adaptive_avg_pool2d_backward<T>(dy.data<T>(), dx.data<T>(), g);
+      if (on_cpu(dy))
+        return kernels::cpu::adaptive_avg_pool2d_backward<T>(dy.data<T>(), dx.data<T>(), g);
+      cuda_fns<T>("adaptive_avg_pool2d_backward")
+          .adaptive_avg_pool2d_backward(dy.data<T>(), dx.data<T>(), g, ops::cuda_stream());
     });
     return Grads{dx};
   });

@@ -51,6 +51,29 @@ XGD_HD int64_t adaptive_end(int64_t i, int64_t out, int64_t in) {
   return ((i + 1) * in + out - 1) / out;
 }
 
+// The gather form of the backward passes (one thread per input element, as the CUDA kernels):
+// outputs o in [lo, hi) whose window holds input i. For max_pool2d and avg_pool2d the window of
+// o spans [o·stride - pad, o·stride - pad + k) before clipping (clipping at in or in + pad
+// never drops an i < in), so o·stride - pad <= i < o·stride - pad + k.
+struct PoolRange {
+  int64_t lo, hi;
+};
+XGD_HD PoolRange pool_windows_of(int64_t i, int64_t k, int64_t stride, int64_t pad, int64_t out) {
+  const int64_t num = i + pad - k + 1;  // o >= ceil(num / stride)
+  int64_t lo = num <= 0 ? 0 : (num + stride - 1) / stride;
+  int64_t hi = (i + pad) / stride + 1;  // o <= floor((i + pad) / stride); i + pad >= 0
+  if (hi > out) hi = out;
+  if (lo > hi) lo = hi;
+  return {lo, hi};
+}
+// adaptive_avg_pool2d: the bins holding input i, start(o) <= i < end(o), i.e.
+// floor(i·out/in) <= o < ceil((i+1)·out/in).
+XGD_HD PoolRange adaptive_bins_of(int64_t i, int64_t out, int64_t in) {
+  int64_t hi = ((i + 1) * out + in - 1) / in;
+  if (hi > out) hi = out;
+  return {(i * out) / in, hi};
+}
+
 // max_pool2d's comparison (ATen's max_pool2d kernel): a strictly greater value or a NaN takes
 // the maximum, so ties keep the FIRST maximum in row-major window order and NaN propagates.
 template <class T>

@@ -5,7 +5,9 @@
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/conv_depthwise.h"
 #include "kernels/cuda/pointwise.h"
+#include "kernels/cuda/pool.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -33,6 +35,8 @@ void ensure_registered() {
     ops::register_cuda_stream(&cuda::stream);
     ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
     ops::register_cuda_kernels(&kernels::cuda::conv_table());
+    ops::register_cuda_kernels(&kernels::cuda::depthwise_table());
+    ops::register_cuda_kernels(&kernels::cuda::pool_table());
     return true;
   }();
   (void)done;

@@ -9,7 +9,9 @@
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/conv.h"
+#include "kernels/cuda/conv_depthwise.h"
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
+#include "kernels/cuda/pool.h"
 
 namespace xgd::emu {
 
@@ -51,6 +53,8 @@ void install_as_cuda_backend() {
   ops::register_cuda_stream(nullptr);  // launches are synchronous: any stream will do
   ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
   ops::register_cuda_kernels(&kernels::cuda::conv_table());
+  ops::register_cuda_kernels(&kernels::cuda::depthwise_table());
+  ops::register_cuda_kernels(&kernels::cuda::pool_table());
 }
 
 MemoryStats memory_stats() {

@@ -55,6 +55,19 @@ inline constexpr ParityEntry kParityTable[] = {
     {"conv2d_backward_data", 1, 1, true, "dot products in T (a gather: no atomics)"},
     {"conv2d_backward_weight", 1, 1, true, "dot products in T; split partials summed in T"},
     {"conv2d_backward_bias", 1, 1, true, "sums in T on the CPU, in double on CUDA"},
+    // depthwise conv2d and pooling (kernels/cuda/conv_depthwise.cu, kernels/cuda/pool.cu).
+    // Depthwise sums accumulate in T on both backends, in different orders (the GPU contracts
+    // to FMA): reduction rows whose tests pass max_abs scaled by eps(T) / eps(double), so atol
+    // = 2 · terms · eps(T) · max|term|; 2 ulps for the last roundings.
+    {"depthwise_forward", 2, 2, true, "KH·KW products (+ bias) summed in T, another order"},
+    {"depthwise_backward_data", 2, 2, true, "m·KH·KW products summed in T, another order"},
+    {"depthwise_backward_weight", 2, 2, true, "N·OH·OW products summed in T: block tree order"},
+    {"max_pool2d", 0, 0, false, "comparisons (max_pool_takes): the same element and index"},
+    {"max_pool2d_backward", 0, 0, false, "gather in the CPU's scatter order: same additions"},
+    {"avg_pool2d", 0, 0, false, "double window sum in the CPU's order, one division"},
+    {"avg_pool2d_backward", 0, 0, false, "the CPU's shares (dy / divisor in T), in its order"},
+    {"adaptive_avg_pool2d", 1, 1, true, "double sums (large bins: warp order), 1 final rounding"},
+    {"adaptive_avg_pool2d_backward", 0, 0, false, "the CPU's shares, in its order"},
 };
 
 struct Tol {
