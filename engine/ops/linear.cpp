@@ -1,5 +1,6 @@
-// Matrix products: forward and backward together, all through kernels/cpu/gemm (row-major,
-// transposes instead of transposed copies). Backward overwrites (=) fresh gradient tensors;
+// Matrix products: forward and backward together, all through kernels/cpu/gemm on the CPU and
+// kernels/cuda/linear's tiled GEMM on Device::CUDA (row-major, transposes instead of transposed
+// copies). Backward overwrites (=) fresh gradient tensors;
 // autograd accumulates them into .grad.
 //   matmul  C = A·B        dA = dC·Bᵀ          dB = Aᵀ·dC          (per batch when 3-D)
 //   linear  y = x·Wᵀ + b   dx = dy·W           dW = dyᵀ·x          db = Σ_rows dy
@@ -8,6 +9,7 @@
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/linear.h"
+#include "kernels/cuda/linear.h"
 
 namespace xgd {
 
@@ -16,6 +18,30 @@ using Grads = std::vector<Tensor>;
 using Need = std::vector<bool>;
 
 namespace {
+
+bool on_cpu(const Tensor& t) {
+  return t.device() == Device::CPU;
+}
+template <class T>
+const kernels::cuda::LinearFns<T>& cuda_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::LinearTable>(op).template of<T>();
+}
+
+// C (m×n) = op(A)·op(B) [+ bias per column] on either device; lda/ldb as stored, ldc = n.
+template <class T>
+void gemm_on(const Tensor& like, const char* op, bool ta, bool tb, int64_t m, int64_t n, int64_t k,
+             const T* a, int64_t lda, const T* b, int64_t ldb, const T* bias, T* c) {
+  if (on_cpu(like)) {
+    T beta = T(0);
+    if (bias) {
+      kernels::cpu::fill_rows<T>(bias, c, m, n);
+      beta = T(1);
+    }
+    return kernels::cpu::gemm<T>(ta, tb, m, n, k, T(1), a, lda, b, ldb, beta, c, n);
+  }
+  cuda_fns<T>(op).gemm(ta, tb, 1, m, n, k, T(1), a, lda, 0, b, ldb, 0, bias, T(0), c, n, 0,
+                       ops::cuda_stream());
+}
 
 // out[b] = op(a[b]) · op(b[b]) for `batch` stacked row-major matrices; op(a[b]) is m×k and
 // op(b[b]) is k×n (stored k×m / n×k when transposed). out must be (batch, m, n).
@@ -43,7 +69,11 @@ Tensor mm(const Tensor& a, bool ta, const Tensor& b, bool tb, const char* op) {
   const int64_t n = tb ? b.size(-2) : b.size(-1);
   Tensor out = Tensor::empty(batched ? Shape{batch, m, n} : Shape{m, n}, a.dtype(), a.device());
   dispatch_float(a.dtype(), op, [&]<class T>() {
-    batched_gemm<T>(ta, tb, batch, m, n, k, a.data<T>(), b.data<T>(), out.data<T>());
+    if (on_cpu(a))
+      return batched_gemm<T>(ta, tb, batch, m, n, k, a.data<T>(), b.data<T>(), out.data<T>());
+    cuda_fns<T>(op).gemm(ta, tb, batch, m, n, k, T(1), a.data<T>(), ta ? m : k, m * k, b.data<T>(),
+                         tb ? k : n, k * n, nullptr, T(0), out.data<T>(), n, m * n,
+                         ops::cuda_stream());
   });
   return out;
 }
@@ -54,7 +84,6 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   ops::check_float_input(a, "matmul", "a");
   ops::check_float_input(b, "matmul", "b");
   check_same_device_dtype(a, b, "matmul");
-  ops::require_cpu(a, "matmul");
   XGD_CHECK((a.dim() == 2 && b.dim() == 2) || (a.dim() == 3 && b.dim() == 3),
             "matmul: expected two 2-d (M×K, K×N) or two 3-d (B×M×K, B×K×N) tensors, got ", a.str(),
             " and ", b.str());
@@ -74,7 +103,6 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   ops::check_float_input(x, "linear", "input");
   ops::check_float_input(weight, "linear", "weight");
   check_same_device_dtype(x, weight, "linear");
-  ops::require_cpu(x, "linear");
   XGD_CHECK(x.dim() >= 1, "linear: input must have at least 1 dim, got ", x.str());
   XGD_CHECK(weight.dim() == 2, "linear: weight must be 2-d (out_features×in_features), got ",
             weight.str());
@@ -93,14 +121,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   out_shape.push_back(outf);
   Tensor y = Tensor::empty(out_shape, x.dtype(), x.device());  // (rows, out)
   dispatch_float(x.dtype(), "linear", [&]<class T>() {
-    T beta = T(0);
-    if (bias.defined()) {
-      kernels::cpu::fill_rows<T>(bias.data<T>(), y.data<T>(), rows, outf);
-      beta = T(1);
-    }
-    // y (rows, out) = x (rows, in) · Wᵀ (in, out) [+ y]
-    kernels::cpu::gemm<T>(false, true, rows, outf, in, T(1), x.data<T>(), in, weight.data<T>(), in,
-                          beta, y.data<T>(), outf);
+    // y (rows, out) = x (rows, in) · Wᵀ (in, out) [+ bias]
+    gemm_on<T>(x, "linear", false, true, rows, outf, in, x.data<T>(), in, weight.data<T>(), in,
+               bias.defined() ? bias.data<T>() : nullptr, y.data<T>());
   });
   Tensor sx = x.detach(), sw = weight.detach();
   Shape x_shape = x.shape();
@@ -110,17 +133,21 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
                   dispatch_float(dy.dtype(), "linear_backward", [&]<class T>() {
                     if (need[0]) {  // dx (rows, in) = dy (rows, out) · W (out, in)
                       g[0] = Tensor::empty(x_shape, dy.dtype(), dy.device());
-                      kernels::cpu::gemm<T>(false, false, rows, in, outf, T(1), dy.data<T>(), outf,
-                                            sw.data<T>(), in, T(0), g[0].data<T>(), in);
+                      gemm_on<T>(dy, "linear_backward", false, false, rows, in, outf, dy.data<T>(),
+                                 outf, sw.data<T>(), in, nullptr, g[0].data<T>());
                     }
                     if (need[1]) {  // dW (out, in) = dyᵀ (out, rows) · x (rows, in)
                       g[1] = Tensor::empty({outf, in}, dy.dtype(), dy.device());
-                      kernels::cpu::gemm<T>(true, false, outf, in, rows, T(1), dy.data<T>(), outf,
-                                            sx.data<T>(), in, T(0), g[1].data<T>(), in);
+                      gemm_on<T>(dy, "linear_backward", true, false, outf, in, rows, dy.data<T>(),
+                                 outf, sx.data<T>(), in, nullptr, g[1].data<T>());
                     }
                     if (need[2]) {  // db (out) = Σ_rows dy
                       g[2] = Tensor::empty({outf}, dy.dtype(), dy.device());
-                      kernels::cpu::sum_rows<T>(dy.data<T>(), g[2].data<T>(), rows, outf);
+                      if (on_cpu(dy))
+                        kernels::cpu::sum_rows<T>(dy.data<T>(), g[2].data<T>(), rows, outf);
+                      else
+                        cuda_fns<T>("linear_backward")
+                            .sum_rows(dy.data<T>(), g[2].data<T>(), rows, outf, ops::cuda_stream());
                     }
                   });
                   return g;

@@ -1,14 +1,17 @@
-// Reductions: forward and backward together. Kernels: kernels/cpu/reduce.*.
+// Reductions: forward and backward together. Kernels: kernels/cpu/reduce.* on the CPU,
+// kernels/cuda/reduce.* on Device::CUDA (through the registered ReduceTable).
 //   sum/mean  d x = g broadcast over the reduced dims (· 1/count for mean)
 //   max/min   one dim: d x[index] = g (PyTorch's max(dim)); several dims or all: g split evenly
 //             among the elements equal to the extreme (PyTorch's max() and amax/amin)
 //   argmax    int64, no gradient
 #include "engine/ops/reduce.h"
 
+#include <algorithm>
 #include <sstream>
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/reduce.h"
+#include "kernels/cuda/reduce.h"
 
 namespace xgd {
 
@@ -58,7 +61,23 @@ Plan make_plan(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, 
 
 void check_input(const Tensor& x, const char* op) {
   ops::check_float_input(x, op, "input");
-  ops::require_cpu(x, op);
+}
+
+bool on_cpu(const Tensor& t) {
+  return t.device() == Device::CPU;
+}
+const kernels::cuda::ReduceTable& cuda_table(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::ReduceTable>(op);
+}
+template <class T>
+const kernels::cuda::ReduceFns<T>& cuda_fns(const char* op) {
+  return cuda_table(op).template of<T>();
+}
+// The launchers' scratch (kernels/cuda/reduce.h), through the device's caching allocator.
+Tensor cuda_workspace(const Shape& shape, const std::vector<uint8_t>& reduce, const char* op) {
+  const int64_t n =
+      cuda_table(op).workspace(shape.data(), static_cast<int>(shape.size()), reduce.data());
+  return Tensor::empty({std::max<int64_t>(n, 1)}, DType::F64, Device::CUDA);
 }
 
 Tensor sum_impl(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim, bool mean,
@@ -70,16 +89,24 @@ Tensor sum_impl(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim,
   Tensor out = Tensor::empty(p.out_shape, x.dtype(), x.device());
   const int nd = static_cast<int>(x.dim());
   dispatch_float(x.dtype(), op, [&]<class T>() {
-    kernels::cpu::reduce_sum<T>(x.data<T>(), x.shape().data(), nd, p.reduce.data(), scale,
-                                out.data<T>());
+    if (on_cpu(x))
+      return kernels::cpu::reduce_sum<T>(x.data<T>(), x.shape().data(), nd, p.reduce.data(), scale,
+                                         out.data<T>());
+    Tensor ws = cuda_workspace(x.shape(), p.reduce, op);
+    cuda_fns<T>(op).reduce_sum(x.data<T>(), x.shape().data(), nd, p.reduce.data(), scale,
+                               out.data<T>(), ws.data<double>(), ops::cuda_stream());
   });
   Shape shape = x.shape();
   auto reduce = p.reduce;
   return record(out, op, {x}, [shape, reduce, scale, op](const Tensor& g, const Need&) {
     Tensor dx = Tensor::empty(shape, g.dtype(), g.device());  // (x's shape)
     dispatch_float(g.dtype(), op, [&]<class T>() {
-      kernels::cpu::expand_reduced<T>(g.data<T>(), shape.data(), static_cast<int>(shape.size()),
-                                      reduce.data(), T(scale), dx.data<T>());
+      const int nd = static_cast<int>(shape.size());
+      if (on_cpu(g))
+        return kernels::cpu::expand_reduced<T>(g.data<T>(), shape.data(), nd, reduce.data(),
+                                               T(scale), dx.data<T>());
+      cuda_fns<T>(op).expand_reduced(g.data<T>(), shape.data(), nd, reduce.data(), T(scale),
+                                     dx.data<T>(), ops::cuda_stream());
     });
     return Grads{dx};
   });
@@ -108,31 +135,47 @@ Tensor extreme_impl(const Tensor& x, const std::vector<int64_t>& dims, bool keep
     split_at(shape, d, outer, R, inner);
     Tensor index = Tensor::empty(p.out_shape, DType::I64, x.device());  // (outer, inner)
     dispatch_float(x.dtype(), op, [&]<class T>() {
-      kernels::cpu::arg_extreme<T>(is_max, x.data<T>(), outer, R, inner, out.data<T>(),
-                                   index.data<int64_t>());
+      if (on_cpu(x))
+        return kernels::cpu::arg_extreme<T>(is_max, x.data<T>(), outer, R, inner, out.data<T>(),
+                                            index.data<int64_t>());
+      cuda_fns<T>(op).arg_extreme(is_max, x.data<T>(), outer, R, inner, out.data<T>(),
+                                  index.data<int64_t>(), ops::cuda_stream());
     });
     return record(out, op, {x}, [shape, index, outer, R, inner, op](const Tensor& g, const Need&) {
       Tensor dx = Tensor::empty(shape, g.dtype(), g.device());
       dispatch_float(g.dtype(), op, [&]<class T>() {
-        kernels::cpu::scatter_index_backward<T>(g.data<T>(), index.data<int64_t>(), outer, R, inner,
-                                                dx.data<T>());
+        if (on_cpu(g))
+          return kernels::cpu::scatter_index_backward<T>(g.data<T>(), index.data<int64_t>(), outer,
+                                                         R, inner, dx.data<T>());
+        cuda_fns<T>(op).scatter_index_backward(g.data<T>(), index.data<int64_t>(), outer, R, inner,
+                                               dx.data<T>(), ops::cuda_stream());
       });
       return Grads{dx};
     });
   }
 
   dispatch_float(x.dtype(), op, [&]<class T>() {
-    kernels::cpu::reduce_extreme<T>(is_max, x.data<T>(), shape.data(), nd, p.reduce.data(),
-                                    out.data<T>());
+    if (on_cpu(x))
+      return kernels::cpu::reduce_extreme<T>(is_max, x.data<T>(), shape.data(), nd, p.reduce.data(),
+                                             out.data<T>());
+    Tensor ws = cuda_workspace(shape, p.reduce, op);
+    cuda_fns<T>(op).reduce_extreme(is_max, x.data<T>(), shape.data(), nd, p.reduce.data(),
+                                   out.data<T>(), ws.data<double>(), ops::cuda_stream());
   });
   Tensor xs = x.detach(), ms = out.detach();
   auto reduce = p.reduce;
   return record(out, op, {x}, [xs, ms, reduce, op](const Tensor& g, const Need&) {
     Tensor dx = Tensor::empty(xs.shape(), g.dtype(), g.device());
     dispatch_float(g.dtype(), op, [&]<class T>() {
-      kernels::cpu::extreme_backward_even<T>(xs.data<T>(), ms.data<T>(), g.data<T>(),
-                                             xs.shape().data(), static_cast<int>(xs.dim()),
-                                             reduce.data(), dx.data<T>());
+      const int nd = static_cast<int>(xs.dim());
+      if (on_cpu(g))
+        return kernels::cpu::extreme_backward_even<T>(xs.data<T>(), ms.data<T>(), g.data<T>(),
+                                                      xs.shape().data(), nd, reduce.data(),
+                                                      dx.data<T>());
+      Tensor ws = cuda_workspace(xs.shape(), reduce, op);
+      cuda_fns<T>(op).extreme_backward_even(xs.data<T>(), ms.data<T>(), g.data<T>(),
+                                            xs.shape().data(), nd, reduce.data(), dx.data<T>(),
+                                            ws.data<double>(), ops::cuda_stream());
     });
     return Grads{dx};
   });
@@ -177,8 +220,11 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   split_at(x.shape(), d, outer, R, inner);
   Tensor index = Tensor::empty(p.out_shape, DType::I64, x.device());
   dispatch_float(x.dtype(), "argmax", [&]<class T>() {
-    kernels::cpu::arg_extreme<T>(true, x.data<T>(), outer, R, inner, nullptr,
-                                 index.data<int64_t>());
+    if (on_cpu(x))
+      return kernels::cpu::arg_extreme<T>(true, x.data<T>(), outer, R, inner, nullptr,
+                                          index.data<int64_t>());
+    cuda_fns<T>("argmax").arg_extreme(true, x.data<T>(), outer, R, inner, nullptr,
+                                      index.data<int64_t>(), ops::cuda_stream());
   });
   return index;
 }

@@ -8,6 +8,10 @@
 #include "kernels/cuda/conv_depthwise.h"
 #include "kernels/cuda/pointwise.h"
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/linear.h"
+#include "kernels/cuda/norm.h"
+#include "kernels/cuda/pointwise.h"
+#include "kernels/cuda/reduce.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -37,6 +41,9 @@ void ensure_registered() {
     ops::register_cuda_kernels(&kernels::cuda::conv_table());
     ops::register_cuda_kernels(&kernels::cuda::depthwise_table());
     ops::register_cuda_kernels(&kernels::cuda::pool_table());
+    ops::register_cuda_kernels(&kernels::cuda::reduce_table());
+    ops::register_cuda_kernels(&kernels::cuda::norm_table());
+    ops::register_cuda_kernels(&kernels::cuda::linear_table());
     return true;
   }();
   (void)done;

@@ -12,6 +12,10 @@
 #include "kernels/cuda/conv_depthwise.h"
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
 #include "kernels/cuda/pool.h"
+#include "kernels/cuda/linear.h"
+#include "kernels/cuda/norm.h"
+#include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
+#include "kernels/cuda/reduce.h"
 
 namespace xgd::emu {
 
@@ -55,6 +59,9 @@ void install_as_cuda_backend() {
   ops::register_cuda_kernels(&kernels::cuda::conv_table());
   ops::register_cuda_kernels(&kernels::cuda::depthwise_table());
   ops::register_cuda_kernels(&kernels::cuda::pool_table());
+  ops::register_cuda_kernels(&kernels::cuda::reduce_table());
+  ops::register_cuda_kernels(&kernels::cuda::norm_table());
+  ops::register_cuda_kernels(&kernels::cuda::linear_table());
 }
 
 MemoryStats memory_stats() {

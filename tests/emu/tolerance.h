@@ -68,6 +68,27 @@ inline constexpr ParityEntry kParityTable[] = {
     {"avg_pool2d_backward", 0, 0, false, "the CPU's shares (dy / divisor in T), in its order"},
     {"adaptive_avg_pool2d", 1, 1, true, "double sums (large bins: warp order), 1 final rounding"},
     {"adaptive_avg_pool2d_backward", 0, 0, false, "the CPU's shares, in its order"},
+    // reductions, batch norm, matmul/linear (kernels/cuda/{reduce,norm,linear}.cu)
+    {"reduce_sum", 1, 1, true, "double accumulation in both, order differs; one final rounding"},
+    {"reduce_extreme", 0, 0, false, "max/min selects a value: exact (NaN = NaN)"},
+    {"arg_extreme", 0, 0, false, "select and first index: exact"},
+    {"scatter_index_backward", 0, 0, false, "copies g"},
+    {"expand_reduced", 0, 0, false, "g · scale: one IEEE mul, as the CPU"},
+    {"extreme_backward_even", 0, 0, false, "g / count with an exact tie count: one IEEE div"},
+    {"batch_norm_stats", 4, 4, true,
+     "double: Welford + Chan merges vs the CPU's two passes, a few roundings apart; the "
+     "reduction atol covers the order (compare in double, f64 = true)"},
+    {"batch_norm_eval_stats", 0, 0, false, "copy and 1/sqrt(v + eps): IEEE ops"},
+    {"batch_norm_forward", 0, 0, false, "x·alpha + beta kept unfused (bn_mul), as the CPU"},
+    {"batch_norm_update_running", 0, 0, false, "same double ops, kept unfused (bn_mul)"},
+    {"batch_norm_backward", 4, 4, false,
+     "the per-channel sums (double, order differs) are rounded to T in mean(dy) and k, then "
+     "cancel in dy - mean(dy) - (x - mean)·k: the test scales rtol by max|reference| as atol"},
+    {"gemm", 2, 2, false,
+     "T accumulation (FMA on the GPU) in another order than the CPU's: per product term; the "
+     "test uses atol = rtol · K · max|op(A)| · max|op(B)| (the classic K·eps bound)"},
+    {"sum_rows", 2, 2, false,
+     "the CPU accumulates in T, the GPU in double: atol = rtol · rows · max|dy|, as gemm"},
 };
 
 struct Tol {
