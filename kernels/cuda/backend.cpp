@@ -4,7 +4,10 @@
 // A new op family adds its table here with one register_cuda_kernels line.
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
+#include "kernels/cuda/interpolate.h"
 #include "kernels/cuda/pointwise.h"
+#include "kernels/cuda/shape_ops.h"
+#include "kernels/cuda/tensor.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -31,6 +34,9 @@ void ensure_registered() {
     register_runtime(Device::CUDA, &runtime);
     ops::register_cuda_stream(&cuda::stream);
     ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+    ops::register_cuda_kernels(&kernels::cuda::interpolate_table());
+    ops::register_cuda_kernels(&kernels::cuda::shape_ops_table());
+    ops::register_cuda_kernels(&kernels::cuda::tensor_table());
     return true;
   }();
   (void)done;

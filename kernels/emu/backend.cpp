@@ -8,7 +8,10 @@
 
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
+#include "kernels/cuda/interpolate.h"
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
+#include "kernels/cuda/shape_ops.h"
+#include "kernels/cuda/tensor.h"
 
 namespace xgd::emu {
 
@@ -49,6 +52,9 @@ void install_as_cuda_backend() {
   register_runtime(Device::CUDA, &runtime);
   ops::register_cuda_stream(nullptr);  // launches are synchronous: any stream will do
   ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+  ops::register_cuda_kernels(&kernels::cuda::interpolate_table());
+  ops::register_cuda_kernels(&kernels::cuda::shape_ops_table());
+  ops::register_cuda_kernels(&kernels::cuda::tensor_table());
 }
 
 MemoryStats memory_stats() {

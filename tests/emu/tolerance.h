@@ -45,6 +45,14 @@ inline constexpr ParityEntry kParityTable[] = {
     {"pow_backward", 7, 5, false, "pow's budget + 2 roundings (dy · e · x^(e-1))"},
     {"sum_to", 1, 1, true, "double accumulation, one final rounding"},
     {"composite", 7, 5, false, "exact ops around one transcendental: its budget + 2 roundings"},
+    // interpolate, shape ops, fill/cast (kernels/cuda/{interpolate,shape_ops,tensor}.cu)
+    {"bilinear_forward", 0, 0, false,
+     "same taps (fma as the CPU), same unfused products and sums in the CPU's order"},
+    {"bilinear_backward", 0, 0, false,
+     "gather adds the CPU scatter's terms, unfused, in the CPU's order per element"},
+    {"copy", 0, 0, false, "concat/slice/transpose/fill: byte copies"},
+    {"one_hot", 0, 0, false, "writes 0 or 1"},
+    {"cast", 0, 0, false, "static_cast on both sides, in-range values (IEEE rounding)"},
 };
 
 struct Tol {
