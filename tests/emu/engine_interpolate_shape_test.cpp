@@ -5,6 +5,8 @@
 // Everything here is exact (tests/emu/tolerance.h rows bilinear_*, copy, one_hot, cast).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <functional>
 #include <random>
 
