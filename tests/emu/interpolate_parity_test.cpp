@@ -92,6 +92,7 @@ const Case kCases[] = {
     {2, 1, 1, 3, 4, 0, 0},        // one input pixel
     {1, 1, 9, 4, 3, 0, 0},        // one input row, downsampled W
     {1, 6, 10, 0, 0, 2.5, 1.75},  // fractional up-scales
+    {1, 3, 3, 7, 7, 0, 0},        // 3/7 rounds so that src(3) < 1: the range needs its correction
 };
 
 template <class T>
