@@ -5,9 +5,15 @@
 #include <sstream>
 
 #include "engine/autograd.h"
+#include "engine/ops/op_util.h"
 #include "engine/ops/pointwise.h"
+#include "kernels/cuda/tensor.h"
 
 namespace xgd {
+
+// kernels/cuda/tensor.h indexes its fill/cast tables by these values.
+static_assert(static_cast<int>(DType::F32) == 0 && static_cast<int>(DType::F64) == 1 &&
+              static_cast<int>(DType::I64) == 2 && static_cast<int>(DType::U8) == 3);
 
 std::string shape_str(const Shape& s) {
   std::ostringstream o;
@@ -277,16 +283,21 @@ Tensor Tensor::reshape(const Shape& new_shape) const {
 
 Tensor Tensor::to(DType target) const {
   if (target == dtype()) return *this;
-  XGD_CHECK(device() == Device::CPU, "to(", dtype_name(target), "): dtype conversion of ",
-            str(), " is CPU-only; move it to the CPU first");
-  Tensor out = empty(shape(), target);
-  dispatch_all(dtype(), [&]<class S>() {
-    dispatch_all(target, [&]<class D>() {
-      const S* s = data<S>();
-      D* d = out.data<D>();
-      for (int64_t i = 0; i < numel(); ++i) d[i] = static_cast<D>(s[i]);
+  Tensor out = empty(shape(), target, device());
+  if (device() == Device::CPU) {
+    dispatch_all(dtype(), [&]<class S>() {
+      dispatch_all(target, [&]<class D>() {
+        const S* s = data<S>();
+        D* d = out.data<D>();
+        for (int64_t i = 0; i < numel(); ++i) d[i] = static_cast<D>(s[i]);
+      });
     });
-  });
+  } else {
+    // Table indices are the DType values (kernels/cuda/tensor.h).
+    const auto& table = ops::cuda_kernels<kernels::cuda::TensorTable>("to(dtype)");
+    table.cast[static_cast<int>(dtype())][static_cast<int>(target)](raw_data(), out.raw_data(),
+                                                                    numel(), ops::cuda_stream());
+  }
   // Float<->float conversion is differentiable (used by gradcheck helpers).
   if (is_floating(dtype()) && is_floating(target)) {
     DType back = dtype();
@@ -328,7 +339,8 @@ void Tensor::fill_(double value) {
       for (int64_t i = 0; i < numel(); ++i) p[i] = v;
     });
   } else {
-    copy_(full(shape(), value, dtype(), Device::CPU));
+    ops::cuda_kernels<kernels::cuda::TensorTable>("fill_")
+        .fill[static_cast<int>(dtype())](raw_data(), numel(), value, ops::cuda_stream());
   }
 }
 

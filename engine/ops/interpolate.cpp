@@ -1,11 +1,13 @@
-// Bilinear resizing: forward and backward together. Kernels: kernels/cpu/interpolate.*,
-// index maths: kernels/common/interpolate.h. The backward kernel overwrites dx.
+// Bilinear resizing: forward and backward together. Kernels: kernels/cpu/interpolate.* on the
+// CPU, kernels/cuda/interpolate.* on Device::CUDA (through the registered InterpolateTable);
+// index maths: kernels/common/interpolate.h. The backward kernels overwrite dx.
 #include "engine/ops/interpolate.h"
 
 #include <cmath>
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/interpolate.h"
+#include "kernels/cuda/interpolate.h"
 
 namespace xgd {
 
@@ -16,21 +18,30 @@ using Need = std::vector<bool>;
 
 namespace {
 
+template <class T>
+const kernels::cuda::InterpolateFns<T>& cuda_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::InterpolateTable>(op).template of<T>();
+}
+
 Tensor resize(const Tensor& x, ResizeGeometry g, const char* op) {
   Tensor out = Tensor::empty({x.size(0), x.size(1), g.out_h, g.out_w}, x.dtype(), x.device());
   dispatch_float(x.dtype(), op, [&]<class T>() {
-    kernels::cpu::bilinear_forward<T>(x.data<T>(), out.data<T>(), g);
+    if (x.device() == Device::CPU)
+      return kernels::cpu::bilinear_forward<T>(x.data<T>(), out.data<T>(), g);
+    cuda_fns<T>(op).bilinear_forward(x.data<T>(), out.data<T>(), g, ops::cuda_stream());
   });
   Shape in = x.shape();
   return record(out, op, {x}, [g, in](const Tensor& dy, const Need&) {
-    ops::require_cpu(dy, "interpolate_bilinear_backward");
     XGD_CHECK(dy.dim() == 4 && dy.size(0) * dy.size(1) == g.planes && dy.size(2) == g.out_h &&
                   dy.size(3) == g.out_w,
               "interpolate_bilinear_backward: gradient ", dy.str(),
               " does not match the output of input ", shape_str(in));
     Tensor dx = Tensor::empty(in, dy.dtype(), dy.device());
     dispatch_float(dy.dtype(), "interpolate_bilinear_backward", [&]<class T>() {
-      kernels::cpu::bilinear_backward<T>(dy.data<T>(), dx.data<T>(), g);
+      if (dy.device() == Device::CPU)
+        return kernels::cpu::bilinear_backward<T>(dy.data<T>(), dx.data<T>(), g);
+      cuda_fns<T>("interpolate_bilinear_backward")
+          .bilinear_backward(dy.data<T>(), dx.data<T>(), g, ops::cuda_stream());
     });
     return Grads{dx};
   });
@@ -38,7 +49,6 @@ Tensor resize(const Tensor& x, ResizeGeometry g, const char* op) {
 
 ResizeGeometry input_geometry(const Tensor& x, bool align_corners, const char* op) {
   ops::check_float_input(x, op, "input");
-  ops::require_cpu(x, op);
   XGD_CHECK(x.dim() == 4, op, ": expected a 4-d (N, C, H, W) input, got ", x.str());
   XGD_CHECK(x.size(1) > 0 && x.size(2) > 0 && x.size(3) > 0, op,
             ": expected non-empty C, H and W, got ", x.str());

@@ -1,9 +1,11 @@
-// Concatenation and slicing: forward and backward together. Kernel: kernels/cpu/shape_ops.*
+// Concatenation and slicing: forward and backward together. Kernels: kernels/cpu/shape_ops.* on
+// the CPU, kernels/cuda/shape_ops.* on Device::CUDA (through the registered ShapeOpsTable)
 // (byte copies, so any dtype works forward; gradients exist for float tensors only).
 #include "engine/ops/shape_ops.h"
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/shape_ops.h"
+#include "kernels/cuda/shape_ops.h"
 
 namespace xgd {
 
@@ -12,6 +14,10 @@ using Grads = std::vector<Tensor>;
 using Need = std::vector<bool>;
 
 namespace {
+
+const kernels::cuda::ShapeOpsTable& cuda_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::ShapeOpsTable>(op);
+}
 
 // A tensor seen as (outer, size(dim), inner): the row-copy view of concat/slice.
 struct DimSplit {
@@ -30,9 +36,12 @@ void copy_block(const Tensor& src, int64_t src_off, int64_t src_len, Tensor& dst
                 int64_t dst_len, int64_t len, const DimSplit& d) {
   const int64_t es = static_cast<int64_t>(dtype_size(src.dtype()));
   const int64_t row = d.inner * es;
-  kernels::cpu::copy_rows(static_cast<const char*>(src.raw_data()) + src_off * row, src_len * row,
-                          static_cast<char*>(dst.raw_data()) + dst_off * row, dst_len * row,
-                          d.outer, len * row);
+  const char* from = static_cast<const char*>(src.raw_data()) + src_off * row;
+  char* to = static_cast<char*>(dst.raw_data()) + dst_off * row;
+  if (src.device() == Device::CPU)
+    return kernels::cpu::copy_rows(from, src_len * row, to, dst_len * row, d.outer, len * row);
+  cuda_fns("copy_rows")
+      .copy_rows(from, src_len * row, to, dst_len * row, d.outer, len * row, ops::cuda_stream());
 }
 
 }  // namespace
@@ -41,7 +50,6 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
   XGD_CHECK(!tensors.empty(), "concat: expected at least one tensor");
   const Tensor& first = tensors[0];
   check_defined(first, "concat", "tensors[0]");
-  ops::require_cpu(first, "concat");
   XGD_CHECK(first.dim() > 0, "concat: zero-dimensional tensor ", first.str(),
             " cannot be concatenated");
   const int64_t d = ops::wrap_dim(dim, first.dim(), "concat");
@@ -79,7 +87,6 @@ Tensor concat(const std::vector<Tensor>& tensors, int64_t dim) {
 
 Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
   check_defined(x, "slice", "input");
-  ops::require_cpu(x, "slice");
   XGD_CHECK(x.dim() > 0, "slice: cannot slice a zero-dimensional tensor ", x.str());
   const int64_t d = ops::wrap_dim(dim, x.dim(), "slice");
   const int64_t size = x.size(d);
@@ -109,7 +116,6 @@ Tensor slice(const Tensor& x, int64_t dim, int64_t start, int64_t end) {
 
 Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
   check_defined(x, "transpose", "input");
-  ops::require_cpu(x, "transpose");
   int64_t a = ops::wrap_dim(d0, x.dim(), "transpose");
   int64_t b = ops::wrap_dim(d1, x.dim(), "transpose");
   if (a == b) return x.clone();
@@ -122,8 +128,13 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
   Shape out_shape = s;
   std::swap(out_shape[a], out_shape[b]);
   Tensor out = Tensor::empty(out_shape, x.dtype(), x.device());
-  kernels::cpu::transpose(x.raw_data(), out.raw_data(), outer, s[a], mid, s[b], inner,
-                          static_cast<int64_t>(dtype_size(x.dtype())));
+  const int64_t es = static_cast<int64_t>(dtype_size(x.dtype()));
+  if (x.device() == Device::CPU)
+    kernels::cpu::transpose(x.raw_data(), out.raw_data(), outer, s[a], mid, s[b], inner, es);
+  else
+    cuda_fns("transpose")
+        .transpose(x.raw_data(), out.raw_data(), outer, s[a], mid, s[b], inner, es,
+                   ops::cuda_stream());
   return record(out, "transpose", {x}, [a, b](const Tensor& g, const Need&) {
     return Grads{transpose(g, a, b)};  // a transpose is its own inverse
   });
@@ -131,7 +142,6 @@ Tensor transpose(const Tensor& x, int64_t d0, int64_t d1) {
 
 Tensor one_hot(const Tensor& labels, int64_t num_classes, int64_t ignore_index, DType dtype) {
   check_defined(labels, "one_hot", "labels");
-  ops::require_cpu(labels, "one_hot");
   XGD_CHECK(labels.dtype() == DType::I64, "one_hot: labels must be int64, got ", labels.str());
   XGD_CHECK(labels.dim() >= 1, "one_hot: labels must have a batch dim, got ", labels.str());
   XGD_CHECK(num_classes > 0, "one_hot: num_classes must be positive, got ", num_classes);
@@ -139,12 +149,26 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes, int64_t ignore_index, 
   out_shape.insert(out_shape.begin() + 1, num_classes);
   Tensor out = Tensor::empty(out_shape, dtype, labels.device());
   const int64_t N = labels.size(0), P = labels.numel() / std::max<int64_t>(N, 1);
-  const int64_t bad = dispatch_float(dtype, "one_hot", [&]<class T>() {
-    return kernels::cpu::one_hot<T>(labels.data<int64_t>(), N, P, num_classes, ignore_index,
-                                    out.data<T>());
-  });
-  XGD_CHECK(bad < 0, "one_hot: label ", bad < 0 ? 0 : labels.data<int64_t>()[bad],
-            " at flat index ", bad, " of ", labels.str(), " is outside [0, ", num_classes,
+  int64_t bad = -1;
+  if (labels.device() == Device::CPU) {
+    bad = dispatch_float(dtype, "one_hot", [&]<class T>() {
+      return kernels::cpu::one_hot<T>(labels.data<int64_t>(), N, P, num_classes, ignore_index,
+                                      out.data<T>());
+    });
+  } else {
+    // The kernel records the first bad label's index on the device; checking it is a host read
+    // of 8 bytes (a synchronisation), the price of the CPU's error for bad labels.
+    Tensor flag = Tensor::empty({1}, DType::I64, labels.device());
+    dispatch_float(dtype, "one_hot", [&]<class T>() {
+      cuda_fns("one_hot").one_hot<T>()(labels.data<int64_t>(), N, P, num_classes, ignore_index,
+                                       out.data<T>(), flag.data<int64_t>(), ops::cuda_stream());
+    });
+    const int64_t first = flag.to(Device::CPU).data<int64_t>()[0];
+    if (first < N * P) bad = first;
+  }
+  XGD_CHECK(bad < 0, "one_hot: label ",
+            bad < 0 ? 0 : labels.detach().to(Device::CPU).data<int64_t>()[bad], " at flat index ",
+            bad, " of ", labels.str(), " is outside [0, ", num_classes,
             ") and is not ignore_index ", ignore_index);
   return out;
 }

@@ -51,4 +51,37 @@ XGD_HD LinearTap<T> linear_tap(int64_t dst, int64_t in, int64_t out, T scale, bo
   return t;
 }
 
+// The output indices whose taps may read input index i along a dim: {o : i-1 <= i0(o) <= i},
+// as [first_at_least(i-1), first_at_least(i+1)). i0(o) never decreases with o (src is a
+// monotone function of dst, and rounding, clamping and truncation keep that), so the set is a
+// range. first_at_least estimates the end by inverting src(o), then corrects it against
+// linear_tap itself, so rounding can neither drop nor add an index. Callers still test
+// i0 == i and i0 + step == i per o: an o with i0 = i-1 and step 0 (in == out) does not read i.
+template <class T>
+XGD_HD int64_t linear_first_at_least(int64_t target, int64_t in, int64_t out, T scale,
+                                     bool align_corners) {
+  if (target <= 0) return 0;
+  if (target > in - 1) return out;  // i0 <= in - 1 always
+  int64_t o;
+  if (in == out) {
+    o = target;  // copied dim: i0(o) = o
+  } else if (!(scale > T(0))) {
+    o = out;  // align_corners with one output: every i0 is 0 < target
+  } else {
+    const double s = static_cast<double>(scale), t = static_cast<double>(target);
+    const double est = align_corners ? t / s : (t + 0.5) / s - 0.5;
+    if (est <= 0) {
+      o = 0;
+    } else if (est >= static_cast<double>(out)) {
+      o = out;
+    } else {
+      o = static_cast<int64_t>(est);
+      if (static_cast<double>(o) < est) ++o;  // ceil
+    }
+  }
+  while (o > 0 && linear_tap<T>(o - 1, in, out, scale, align_corners).i0 >= target) --o;
+  while (o < out && linear_tap<T>(o, in, out, scale, align_corners).i0 < target) ++o;
+  return o;
+}
+
 }  // namespace xgd::kernels

@@ -12,6 +12,10 @@
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/pointwise.h"
 #include "kernels/cuda/reduce.h"
+#include "kernels/cuda/interpolate.h"
+#include "kernels/cuda/pointwise.h"
+#include "kernels/cuda/shape_ops.h"
+#include "kernels/cuda/tensor.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -44,6 +48,9 @@ void ensure_registered() {
     ops::register_cuda_kernels(&kernels::cuda::reduce_table());
     ops::register_cuda_kernels(&kernels::cuda::norm_table());
     ops::register_cuda_kernels(&kernels::cuda::linear_table());
+    ops::register_cuda_kernels(&kernels::cuda::interpolate_table());
+    ops::register_cuda_kernels(&kernels::cuda::shape_ops_table());
+    ops::register_cuda_kernels(&kernels::cuda::tensor_table());
     return true;
   }();
   (void)done;

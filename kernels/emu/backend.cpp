@@ -16,6 +16,10 @@
 #include "kernels/cuda/norm.h"
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
 #include "kernels/cuda/reduce.h"
+#include "kernels/cuda/interpolate.h"
+#include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
+#include "kernels/cuda/shape_ops.h"
+#include "kernels/cuda/tensor.h"
 
 namespace xgd::emu {
 
@@ -62,6 +66,9 @@ void install_as_cuda_backend() {
   ops::register_cuda_kernels(&kernels::cuda::reduce_table());
   ops::register_cuda_kernels(&kernels::cuda::norm_table());
   ops::register_cuda_kernels(&kernels::cuda::linear_table());
+  ops::register_cuda_kernels(&kernels::cuda::interpolate_table());
+  ops::register_cuda_kernels(&kernels::cuda::shape_ops_table());
+  ops::register_cuda_kernels(&kernels::cuda::tensor_table());
 }
 
 MemoryStats memory_stats() {

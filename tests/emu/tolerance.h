@@ -89,6 +89,14 @@ inline constexpr ParityEntry kParityTable[] = {
      "test uses atol = rtol · K · max|op(A)| · max|op(B)| (the classic K·eps bound)"},
     {"sum_rows", 2, 2, false,
      "the CPU accumulates in T, the GPU in double: atol = rtol · rows · max|dy|, as gemm"},
+    // interpolate, shape ops, fill/cast (kernels/cuda/{interpolate,shape_ops,tensor}.cu)
+    {"bilinear_forward", 0, 0, false,
+     "same taps (fma as the CPU), same unfused products and sums in the CPU's order"},
+    {"bilinear_backward", 0, 0, false,
+     "gather adds the CPU scatter's terms, unfused, in the CPU's order per element"},
+    {"copy", 0, 0, false, "concat/slice/transpose/fill: byte copies"},
+    {"one_hot", 0, 0, false, "writes 0 or 1"},
+    {"cast", 0, 0, false, "static_cast on both sides, in-range values (IEEE rounding)"},
 };
 
 struct Tol {
