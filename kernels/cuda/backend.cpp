@@ -5,6 +5,8 @@
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/pointwise.h"
+#include "kernels/cuda/optim.h"
+#include "kernels/cuda/cam.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -31,6 +33,8 @@ void ensure_registered() {
     register_runtime(Device::CUDA, &runtime);
     ops::register_cuda_stream(&cuda::stream);
     ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+    ops::register_cuda_kernels(&kernels::cuda::optim_table());
+    ops::register_cuda_kernels(&kernels::cuda::cam_table());
     return true;
   }();
   (void)done;

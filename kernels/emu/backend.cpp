@@ -9,6 +9,8 @@
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
+#include "kernels/cuda/optim.h"
+#include "kernels/cuda/cam.h"
 
 namespace xgd::emu {
 
@@ -49,6 +51,8 @@ void install_as_cuda_backend() {
   register_runtime(Device::CUDA, &runtime);
   ops::register_cuda_stream(nullptr);  // launches are synchronous: any stream will do
   ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+  ops::register_cuda_kernels(&kernels::cuda::optim_table());
+  ops::register_cuda_kernels(&kernels::cuda::cam_table());
 }
 
 MemoryStats memory_stats() {
