@@ -36,7 +36,7 @@ template <class T>
 XGD_HD T gradcampp_term(T g, T sum_a) {
   const T g2 = g * g, g3 = g2 * g;
   const T den = (cam_mul_rn(g2, T(2)) + cam_mul_rn(sum_a, g3)) + T(1e-6);
-  return relu_fwd(g) * (g2 / den);
+  return cam_mul_rn(relu_fwd(g), g2 / den);  // rounded before the caller's sum (no FMA)
 }
 
 // acc + w·a in double (the product of two floats is exact in double; in double, one rounding
