@@ -1,6 +1,7 @@
 // The engine's op API: one header per op family, forward and backward defined together in the
 // matching engine/ops/<family>.cpp; the CPU kernels live in kernels/cpu/<family>.*.
 #pragma once
+#include "engine/ops/cam.h"
 #include "engine/ops/conv.h"
 #include "engine/ops/dropout.h"
 #include "engine/ops/interpolate.h"

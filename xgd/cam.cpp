@@ -101,16 +101,12 @@ CamWeights cam_weights(Method method, const Tensor& A, const Tensor& G) {
   CamWeights w;
   switch (method) {
     case Method::GradCam:
-      w.channel = mean(g, {2, 3}, true);
+      w.channel = cam_channel_weights(g);  // fused mean over h×w (engine/ops/cam.h)
       break;
-    case Method::GradCamPlusPlus: {
-      Tensor g2 = mul(g, g), g3 = mul(g2, g);
-      Tensor sum_a = sum(a, {2, 3}, true);
-      // Where G = 0 this is 0/1e-6 = 0, the package's np.where(grads != 0, aij, 0).
-      Tensor aij = div(g2, add(add(mul(g2, 2.0), mul(sum_a, g3)), 1e-6));
-      w.channel = sum(mul(relu(g), aij), {2, 3}, true);
+    case Method::GradCamPlusPlus:
+      // Fused; where G = 0 the term is 0/1e-6 = 0, the package's np.where(grads != 0, aij, 0).
+      w.channel = gradcampp_channel_weights(a, g);
       break;
-    }
     case Method::HiResCam:
       w.pixel = g;
       break;
@@ -134,21 +130,21 @@ CamWeights cam_weights(Method method, const Tensor& A, const Tensor& G) {
 Tensor apply_cam(Method method, const Tensor& A, const CamWeights& w) {
   switch (method) {
     case Method::GradCam:
-    case Method::GradCamPlusPlus:
-      return sum(mul(w.channel, A), {1});
+    case Method::GradCamPlusPlus:  // one fused kernel: ReLU(Σ_k α_k·A_k)
+      return cam_weighted_sum_relu(A, w.channel);
     case Method::HiResCam:
-    case Method::LayerCam:
-      return sum(mul(w.pixel, A), {1});
+    case Method::LayerCam:  // ReLU(Σ_k W_k⊙A_k)
+      return cam_weighted_sum_relu(A, w.pixel);
     case Method::EigenGradCam: {
       Tensor p = matmul(transpose(w.axis, 1, 2), centred_product(A, w.pixel));
-      return mul(p, w.sign).reshape({A.size(0), A.size(2), A.size(3)});
+      return relu(mul(p, w.sign).reshape({A.size(0), A.size(2), A.size(3)}));
     }
   }
   XGD_FAIL("cam: unknown method");
 }
 
 Tensor cam_from_gradients(Method method, const Tensor& A, const Tensor& G) {
-  return relu(apply_cam(method, A, cam_weights(method, A, G)));
+  return apply_cam(method, A, cam_weights(method, A, G));
 }
 
 Tensor normalise_saliency(const Tensor& cam, int64_t H, int64_t W, double eps) {
@@ -157,9 +153,8 @@ Tensor normalise_saliency(const Tensor& cam, int64_t H, int64_t W, double eps) {
   const int64_t N = cam.size(0);
   Tensor up = cam.reshape({N, 1, cam.size(1), cam.size(2)});
   if (cam.size(1) != H || cam.size(2) != W) up = interpolate_bilinear(up, H, W, false);
-  up = up.reshape({N, H, W});
-  Tensor lo = min(up, {1, 2}, true), hi = max(up, {1, 2}, true);
-  return div(sub(up, lo), add(sub(hi, lo), eps));
+  // Fused per-image (x − min)/(max − min + eps), gradient through min and max included.
+  return minmax_normalise(up.reshape({N, H, W}), eps);
 }
 
 CamResult compute(Method method, const Tensor& logits, const Tensor& activations,

@@ -47,8 +47,10 @@ Tensor target_score(const Tensor& logits, const Target& target);
 Tensor cam_from_gradients(Method method, const Tensor& A, const Tensor& G);
 
 // The two halves of cam_from_gradients, which is apply_cam(m, A, cam_weights(m, A, G)).
-// cam_weights: every quantity first-order mode holds constant, computed from detached A and G.
-// apply_cam: the map, linear in A (before the ReLU), differentiable in A only.
+// cam_weights: every quantity first-order mode holds constant, computed from detached A and G
+// (GradCAM, GradCAM++: the fused channel-weight ops of engine/ops/cam.h).
+// apply_cam: the map after the ReLU, differentiable in A only (GradCAM, GradCAM++, HiResCAM,
+// LayerCAM: one fused weighted-sum + ReLU op; EigenGradCAM: composed engine ops).
 struct CamWeights {
   Tensor channel;  // N×C×1×1: GradCAM, GradCAM++
   Tensor pixel;    // N×C×h×w: G (HiResCAM, EigenGradCAM), relu(G) (LayerCAM)
@@ -59,7 +61,9 @@ CamWeights cam_weights(Method method, const Tensor& A, const Tensor& G);
 Tensor apply_cam(Method method, const Tensor& A, const CamWeights& weights);
 
 // Upsampling to H×W (bilinear, half-pixel = align_corners false, as the package's cv2.resize)
-// and per-image min-max normalisation (x - min) / (max - min + eps). Differentiable.
+// and per-image min-max normalisation (x - min) / (max - min + eps) (the fused
+// minmax_normalise op: the gradient through min and max goes to the first arg-extremum).
+// Differentiable.
 Tensor normalise_saliency(const Tensor& cam, int64_t H, int64_t W, double eps = 1e-7);
 
 struct CamResult {

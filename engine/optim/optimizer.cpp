@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/optim.h"
+#include "kernels/cuda/optim.h"
 
 namespace xgd::optim {
 
@@ -88,12 +89,22 @@ void Optimizer::for_each_with_grad(Fn&& fn) {
       if (!grad.defined()) continue;  // torch skips parameters whose .grad is None
       XGD_CHECK(grad.shape() == p.shape() && grad.dtype() == p.dtype(), name_, ": gradient ",
                 grad.str(), " of \"", n, "\" does not match the parameter ", p.str());
-      ops::require_cpu(p, name_);
-      ops::require_cpu(grad, name_);
+      // State lives on the parameter's device; the update runs there (CPU or CUDA kernels).
+      XGD_CHECK(grad.device() == p.device(), name_, ": gradient ", grad.str(), " of \"", n,
+                "\" is on another device than the parameter ", p.str());
       fn(g, p, grad, state_[gi][pi]);
     }
   }
 }
+
+namespace {
+// The CUDA launchers for element type T (an error naming the optimizer when no backend
+// registered them).
+template <class T>
+const kernels::cuda::OptimFns<T>& cuda_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::OptimTable>(op).template of<T>();
+}
+}  // namespace
 
 std::map<std::string, Tensor> Optimizer::state_dict(const std::string& prefix) const {
   std::map<std::string, Tensor> out;
@@ -188,8 +199,11 @@ void SGD::step() {
                              T(1.0 - options.dampening),
                              options.nesterov,
                              first};
-      kernels::cpu::sgd_step<T>(p.data<T>(), grad.data<T>(),
-                                buf.defined() ? buf.data<T>() : nullptr, p.numel(), h);
+      T* pb = buf.defined() ? buf.data<T>() : nullptr;
+      if (p.device() == Device::CPU)
+        return kernels::cpu::sgd_step<T>(p.data<T>(), grad.data<T>(), pb, p.numel(), h);
+      cuda_fns<T>(name_).sgd_step(p.data<T>(), grad.data<T>(), pb, p.numel(), h,
+                                  ops::cuda_stream());
     });
   });
 }
@@ -229,8 +243,11 @@ void Adam::step() {
       h.bc2_sqrt = T(std::pow(bc2, 0.5));
       h.eps = T(options.eps);
       h.neg_step_size = T(-(g.lr / bc1));
-      kernels::cpu::adam_step<T>(p.data<T>(), grad.data<T>(), s.buffers[0].data<T>(),
-                                 s.buffers[1].data<T>(), p.numel(), h);
+      if (p.device() == Device::CPU)
+        return kernels::cpu::adam_step<T>(p.data<T>(), grad.data<T>(), s.buffers[0].data<T>(),
+                                          s.buffers[1].data<T>(), p.numel(), h);
+      cuda_fns<T>(name_).adam_step(p.data<T>(), grad.data<T>(), s.buffers[0].data<T>(),
+                                   s.buffers[1].data<T>(), p.numel(), h, ops::cuda_stream());
     });
   });
 }

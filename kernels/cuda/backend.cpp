@@ -16,6 +16,8 @@
 #include "kernels/cuda/pointwise.h"
 #include "kernels/cuda/shape_ops.h"
 #include "kernels/cuda/tensor.h"
+#include "kernels/cuda/optim.h"
+#include "kernels/cuda/cam.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -51,6 +53,8 @@ void ensure_registered() {
     ops::register_cuda_kernels(&kernels::cuda::interpolate_table());
     ops::register_cuda_kernels(&kernels::cuda::shape_ops_table());
     ops::register_cuda_kernels(&kernels::cuda::tensor_table());
+    ops::register_cuda_kernels(&kernels::cuda::optim_table());
+    ops::register_cuda_kernels(&kernels::cuda::cam_table());
     return true;
   }();
   (void)done;

@@ -20,6 +20,8 @@
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
 #include "kernels/cuda/shape_ops.h"
 #include "kernels/cuda/tensor.h"
+#include "kernels/cuda/optim.h"
+#include "kernels/cuda/cam.h"
 
 namespace xgd::emu {
 
@@ -69,6 +71,8 @@ void install_as_cuda_backend() {
   ops::register_cuda_kernels(&kernels::cuda::interpolate_table());
   ops::register_cuda_kernels(&kernels::cuda::shape_ops_table());
   ops::register_cuda_kernels(&kernels::cuda::tensor_table());
+  ops::register_cuda_kernels(&kernels::cuda::optim_table());
+  ops::register_cuda_kernels(&kernels::cuda::cam_table());
 }
 
 MemoryStats memory_stats() {

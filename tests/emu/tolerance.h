@@ -97,6 +97,19 @@ inline constexpr ParityEntry kParityTable[] = {
     {"copy", 0, 0, false, "concat/slice/transpose/fill: byte copies"},
     {"one_hot", 0, 0, false, "writes 0 or 1"},
     {"cast", 0, 0, false, "static_cast on both sides, in-range values (IEEE rounding)"},
+    // optim (kernels/cuda/optim.cu): the same fma / IEEE div / IEEE sqrt sequence on both sides
+    {"sgd_step", 0, 0, false, "fma and IEEE ops in the order of kernels/common/optim.h"},
+    {"adam_step", 0, 0, false, "fma, IEEE div and sqrt in the order of kernels/common/optim.h"},
+    // cam (kernels/cuda/cam.cu)
+    {"cam_channel_mean", 1, 1, true, "double accumulation (block tree vs sequential), 1 rounding"},
+    {"gradcampp_weights", 3, 3, true,
+     "Σ A rounded to T may differ by 1 ulp (summation order), moving each term by <= 2 ulps; "
+     "then a double sum, 1 rounding"},
+    {"cam_weighted_sum_relu", 0, 0, false, "exact products, double sum in k order on both sides"},
+    {"cam_weighted_sum_relu_backward", 0, 0, false, "select and one IEEE mul"},
+    {"minmax_normalise", 0, 0, false, "exact min/max, IEEE sub and div"},
+    {"minmax_normalise_backward", 2, 2, true,
+     "Σ dy, Σ dy·y in double (chunked tree vs sequential), divided and rounded, added to dy/D"},
 };
 
 struct Tol {
