@@ -68,7 +68,6 @@ ConvGeom check_conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias,
             p.dilation[0] * (ws[2] - 1) + 1, "x", p.dilation[1] * (ws[3] - 1) + 1,
             ") is larger than the padded input ", xs[2] + 2 * p.padding[0], "x",
             xs[3] + 2 * p.padding[1], " of ", x.str(), " (", params_str(p), ")");
-  if (!g.is_depthwise()) ops::require_cpu(x, op);  // on CUDA: the depthwise kernels only, so far
   return g;
 }
 
