@@ -27,7 +27,7 @@ using cpu::BatchNormGeometry;
 
 // (N, C, HW): odd sizes; HW = 1 (ASPP's pooled branch); 2 values per channel; chunked channels
 // (N·HW >= 8192 with few channels: 3 chunks); more channels than a few blocks.
-const BatchNormGeometry kShapes[] = {{2, 3, 35}, {5, 7, 1}, {1, 4, 2}, {2, 1, 4200}, {2, 33, 9}};
+const BatchNormGeometry kShapes[] = {{2, 3, 35}, {5, 7, 1}, {1, 4, 2}, {2, 1, 4200}, {2, 9, 9}};
 
 template <class T>
 std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
