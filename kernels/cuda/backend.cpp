@@ -5,6 +5,10 @@
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/pointwise.h"
+#include "kernels/cuda/dropout.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/random.h"
+#include "kernels/cuda/softmax.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -31,6 +35,10 @@ void ensure_registered() {
     register_runtime(Device::CUDA, &runtime);
     ops::register_cuda_stream(&cuda::stream);
     ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+    ops::register_cuda_kernels(&kernels::cuda::softmax_table());
+    ops::register_cuda_kernels(&kernels::cuda::loss_table());
+    ops::register_cuda_kernels(&kernels::cuda::dropout_table());
+    ops::register_cuda_kernels(&kernels::cuda::random_table());
     return true;
   }();
   (void)done;

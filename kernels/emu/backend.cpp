@@ -9,6 +9,10 @@
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
 #include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
+#include "kernels/cuda/dropout.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/random.h"
+#include "kernels/cuda/softmax.h"
 
 namespace xgd::emu {
 
@@ -49,6 +53,10 @@ void install_as_cuda_backend() {
   register_runtime(Device::CUDA, &runtime);
   ops::register_cuda_stream(nullptr);  // launches are synchronous: any stream will do
   ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
+  ops::register_cuda_kernels(&kernels::cuda::softmax_table());
+  ops::register_cuda_kernels(&kernels::cuda::loss_table());
+  ops::register_cuda_kernels(&kernels::cuda::dropout_table());
+  ops::register_cuda_kernels(&kernels::cuda::random_table());
 }
 
 MemoryStats memory_stats() {
