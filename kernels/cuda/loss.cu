@@ -214,7 +214,8 @@ __global__ void mse_backward_kernel(const T* __restrict__ a, const T* __restrict
 template <class T>
 void finish(Partials p, unsigned G, bool with_count, bool with_bad, double mul, double div, T* loss,
             int64_t* count, int64_t* bad, cudaStream_t s) {
-  XGD_LAUNCH(finish_kernel<T>, 1, kBlock, 0, s)
+  // One warp: the partials are at most max_grid_blocks() (4096) values.
+  XGD_LAUNCH(finish_kernel<T>, 1, 32, 0, s)
   (p, G, with_count, with_bad, mul, div, loss, count, bad);
   XGD_CHECK_LAUNCH();
 }

@@ -19,8 +19,6 @@ namespace xgd::kernels::cuda {
 XGD_CUDA_ABI_BEGIN
 namespace {
 
-constexpr unsigned kWarpsPerBlock = kBlock / 32;
-
 // ---------------------------------------------------------------- pixels (inner > 1)
 template <class T>
 __global__ void softmax_pixels_kernel(const T* __restrict__ x, T* __restrict__ y, int64_t pixels,
