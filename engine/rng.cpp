@@ -1,41 +1,56 @@
+// Fills from the Philox stream. The per-element maths is kernels/common/philox.h's
+// (fill_uniform, fill_normal) on both devices: a CPU tensor is filled here, a CUDA tensor by
+// the kernels of kernels/cuda/random.* (the registered RandomTable) directly in device memory,
+// with the same numbers for the same generator state.
 #include "engine/rng.h"
 
 #include <cmath>
-#include <vector>
 
+#include "engine/ops/op_util.h"
 #include "kernels/common/philox.h"
+#include "kernels/cuda/random.h"
 
 namespace xgd {
 
 namespace {
-// Fills through a float64 host buffer; initialisation is not on any hot path.
-template <class Fill>
-void fill_host(Tensor& t, const char* op, Fill&& fill) {
+void check_fillable(const Tensor& t, const char* op) {
   check_defined(t, op, "tensor");
   XGD_CHECK(is_floating(t.dtype()), op, ": tensor ", t.str(), " is not floating point");
-  std::vector<double> v(t.numel());
-  fill(v);
-  t.copy_(Tensor::from_vector(v, t.shape(), t.dtype()).to(t.device()));
+}
+template <class T>
+const kernels::cuda::RandomFns<T>& cuda_fns(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::RandomTable>(op).template of<T>();
 }
 }  // namespace
 
 void uniform_(Tensor& t, double low, double high, Generator& gen) {
-  fill_host(t, "uniform_", [&](std::vector<double>& v) {
-    uint64_t first = gen.advance(v.size());
-    for (size_t i = 0; i < v.size(); ++i)
-      v[i] = low + (high - low) * kernels::uniform_from_bits(
-                                      kernels::philox_word(gen.seed(), first, i));
+  const char* op = "uniform_";
+  check_fillable(t, op);
+  const int64_t n = t.numel();
+  const uint64_t first = gen.advance(static_cast<uint64_t>(n));
+  dispatch_float(t.dtype(), op, [&]<class T>() {
+    T* out = t.data<T>();
+    if (t.device() == Device::CUDA)
+      return cuda_fns<T>(op).uniform(out, n, gen.seed(), first, low, high, ops::cuda_stream());
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = static_cast<T>(
+          kernels::fill_uniform(kernels::philox_word(gen.seed(), first, i), low, high));
   });
 }
 
 void normal_(Tensor& t, double mean, double stddev, Generator& gen) {
-  fill_host(t, "normal_", [&](std::vector<double>& v) {
-    uint64_t first = gen.advance(2 * v.size());
-    for (size_t i = 0; i < v.size(); ++i) {
-      double u1 = kernels::uniform_open_from_bits(kernels::philox_word(gen.seed(), first, 2 * i));
-      double u2 = kernels::uniform_from_bits(kernels::philox_word(gen.seed(), first, 2 * i + 1));
-      v[i] = mean + stddev * std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
-    }
+  const char* op = "normal_";
+  check_fillable(t, op);
+  const int64_t n = t.numel();
+  const uint64_t first = gen.advance(2 * static_cast<uint64_t>(n));
+  dispatch_float(t.dtype(), op, [&]<class T>() {
+    T* out = t.data<T>();
+    if (t.device() == Device::CUDA)
+      return cuda_fns<T>(op).normal(out, n, gen.seed(), first, mean, stddev, ops::cuda_stream());
+    for (int64_t i = 0; i < n; ++i)
+      out[i] = static_cast<T>(
+          kernels::fill_normal(kernels::philox_word(gen.seed(), first, 2 * i),
+                               kernels::philox_word(gen.seed(), first, 2 * i + 1), mean, stddev));
   });
 }
 

@@ -25,7 +25,7 @@ class Generator {
   uint64_t seed_, offset_;
 };
 
-// Fill in place (float tensors; CPU or CUDA via a host round trip for initialisation).
+// Fill in place (float tensors; on Device::CUDA by a kernel, with the CPU's numbers).
 void uniform_(Tensor& t, double low, double high, Generator& gen);
 void normal_(Tensor& t, double mean, double stddev, Generator& gen);  // Box-Muller
 

@@ -1,5 +1,6 @@
-// Losses: forward and backward together. Kernels: kernels/cpu/loss.*, per-element maths:
-// kernels/common/loss.h.
+// Losses: forward and backward together. Kernels: kernels/cpu/loss.* on the CPU,
+// kernels/cuda/loss.* on Device::CUDA (the registered LossTable; the loss, the pixel count and
+// the upstream gradient stay on the device), per-element maths: kernels/common/loss.h.
 //   cross_entropy  dx = dL / count · (softmax(x) − onehot(label)), 0 on ignored pixels
 //   kl_div         ds = dL · tau / pixels · (p_s − p_t)
 //                  dt = dL · tau / pixels · p_t · (log p_t − log p_s − KL_pixel)
@@ -11,6 +12,7 @@
 
 #include "engine/ops/op_util.h"
 #include "kernels/cpu/loss.h"
+#include "kernels/cuda/loss.h"
 
 namespace xgd {
 
@@ -19,6 +21,15 @@ using Grads = std::vector<Tensor>;
 using Need = std::vector<bool>;
 
 namespace {
+
+const kernels::cuda::LossTable& cuda_table(const char* op) {
+  return ops::cuda_kernels<kernels::cuda::LossTable>(op);
+}
+// Scratch for the device's per-block partial sums (through the caching allocator).
+Tensor cuda_workspace(int64_t items, Device device, const char* op) {
+  const size_t bytes = cuda_table(op).workspace_bytes(items);
+  return Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, device);
+}
 
 Tensor scalar_like(double v, const Tensor& like) {
   Tensor out = Tensor::empty({}, like.dtype(), like.device());
@@ -51,14 +62,60 @@ std::string label_position(const Shape& shape, int64_t flat) {
   return s.str();
 }
 
+void fail_bad_label(int64_t label, const Shape& shape, int64_t at, int64_t C,
+                    int64_t ignore_index) {
+  XGD_FAIL("cross_entropy: label ", label, " at ", label_position(shape, at), " is outside [0, ", C,
+           ") and is not ignore_index ", ignore_index);
+}
+
+// Device path: one fused pass gives lse, the loss and the count on the device.
+Tensor cross_entropy_cuda(const Tensor& logits, const Tensor& labels, int64_t ignore_index) {
+  const char* op = "cross_entropy";
+  int64_t N, C, P;
+  ncp(logits, N, C, P);
+  const Device dev = logits.device();
+  Tensor lse = Tensor::empty({N, P}, logits.dtype(), dev);  // per-pixel log-sum-exp
+  Tensor out = Tensor::empty({}, logits.dtype(), dev);
+  Tensor count = Tensor::empty({}, DType::I64, dev);  // non-ignored pixels, read by backward
+  Tensor bad = Tensor::empty({}, DType::I64, dev);    // first bad label's index, or -1
+  Tensor ws = cuda_workspace(N * P, dev, op);
+  dispatch_float(logits.dtype(), op, [&]<class T>() {
+    cuda_table(op).of<T>().cross_entropy_forward(logits.data<T>(), labels.data<int64_t>(), N, C, P,
+                                                 ignore_index, lse.data<T>(), out.data<T>(),
+                                                 count.data<int64_t>(), bad.data<int64_t>(),
+                                                 ws.raw_data(), ops::cuda_stream());
+  });
+  // The one host read (a synchronisation) of the call: the labels are checked in the same pass
+  // on the device, and a bad one must raise here, as on the CPU. The label's value is fetched
+  // only on that error path.
+  const auto at = static_cast<int64_t>(bad.item());
+  if (at >= 0) {
+    const int64_t label = labels.to(Device::CPU).data<int64_t>()[at];
+    fail_bad_label(label, labels.shape(), at, C, ignore_index);
+  }
+  Tensor xs = logits.detach(), ys = labels.detach();
+  return record(out, op, {logits},
+                [xs, ys, lse, count, ignore_index, N, C, P, op](const Tensor& g, const Need&) {
+                  Tensor dx = Tensor::empty(xs.shape(), xs.dtype(), xs.device());  // (N, C, P)
+                  XGD_CHECK(g.device() == xs.device(), op, ": gradient ", g.str(),
+                            " is not on the logits' device");
+                  dispatch_float(xs.dtype(), op, [&]<class T>() {
+                    cuda_table(op).of<T>().cross_entropy_backward(
+                        xs.data<T>(), ys.data<int64_t>(), lse.data<T>(), N, C, P, ignore_index,
+                        g.data<T>(), count.data<int64_t>(), dx.data<T>(), ops::cuda_stream());
+                  });
+                  return Grads{dx};
+                });
+}
+
 }  // namespace
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& labels, int64_t ignore_index) {
   const char* op = "cross_entropy";
   ops::check_float_input(logits, op, "logits");
   check_defined(labels, op, "labels");
-  ops::require_cpu(logits, op);
-  ops::require_cpu(labels, op);
+  XGD_CHECK(labels.device() == logits.device(), op, ": logits ", logits.str(), " and labels ",
+            labels.str(), " are on different devices");
   XGD_CHECK(labels.dtype() == DType::I64, op, ": labels must be int64, got ", labels.str());
   XGD_CHECK(logits.dim() >= 2, op, ": logits must be N×C or N×C×H×W, got ", logits.str());
   Shape want = logits.shape();
@@ -68,10 +125,10 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& labels, int64_t ignore_
   int64_t N, C, P;
   ncp(logits, N, C, P);
   XGD_CHECK(C > 0, op, ": logits have no classes: ", logits.str());
+  if (logits.device() == Device::CUDA) return cross_entropy_cuda(logits, labels, ignore_index);
   const int64_t* y = labels.data<int64_t>();
   int64_t bad = kernels::cpu::first_bad_label(y, labels.numel(), C, ignore_index);
-  XGD_CHECK(bad < 0, op, ": label ", y[bad], " at ", label_position(labels.shape(), bad),
-            " is outside [0, ", C, ") and is not ignore_index ", ignore_index);
+  if (bad >= 0) fail_bad_label(y[bad], labels.shape(), bad, C, ignore_index);
 
   Tensor lse = Tensor::empty({N, P}, logits.dtype(), logits.device());  // per-pixel log-sum-exp
   double total = 0;
@@ -102,7 +159,6 @@ Tensor kl_div(const Tensor& teacher_logits, const Tensor& student_logits, double
   ops::check_float_input(t, op, "teacher logits");
   ops::check_float_input(s, op, "student logits");
   check_same_device_dtype(t, s, op);
-  ops::require_cpu(t, op);
   XGD_CHECK(t.shape() == s.shape(), op, ": teacher ", t.str(), " and student ", s.str(),
             " logits differ in shape");
   XGD_CHECK(t.dim() >= 2, op, ": logits must be N×C or N×C×H×W, got ", t.str());
@@ -113,6 +169,32 @@ Tensor kl_div(const Tensor& teacher_logits, const Tensor& student_logits, double
   Tensor lse_t = Tensor::empty({N, P}, t.dtype(), t.device());
   Tensor lse_s = Tensor::empty({N, P}, t.dtype(), t.device());
   Tensor kl = Tensor::empty({N, P}, t.dtype(), t.device());  // per-pixel KL(p_t || p_s)
+  if (t.device() == Device::CUDA) {
+    // Fused softmax–KL: one pass over both logits per pixel; the loss stays on the device.
+    Tensor out = Tensor::empty({}, t.dtype(), t.device());
+    Tensor ws = cuda_workspace(pixels, t.device(), op);
+    dispatch_float(t.dtype(), op, [&]<class T>() {
+      cuda_table(op).of<T>().kl_div_forward(t.data<T>(), s.data<T>(), N, C, P, tau, lse_t.data<T>(),
+                                            lse_s.data<T>(), kl.data<T>(), out.data<T>(),
+                                            ws.raw_data(), ops::cuda_stream());
+    });
+    Tensor ts = t.detach(), ss = s.detach();
+    return record(
+        out, op, {t, s},
+        [ts, ss, lse_t, lse_s, kl, tau, N, C, P, op](const Tensor& g, const Need& need) {
+          Tensor dt = need[0] ? Tensor::empty(ts.shape(), ts.dtype(), ts.device()) : Tensor();
+          Tensor ds = need[1] ? Tensor::empty(ss.shape(), ss.dtype(), ss.device()) : Tensor();
+          XGD_CHECK(g.device() == ts.device(), op, ": gradient ", g.str(),
+                    " is not on the logits' device");
+          dispatch_float(ts.dtype(), op, [&]<class T>() {
+            cuda_table(op).of<T>().kl_div_backward(
+                ts.data<T>(), ss.data<T>(), lse_t.data<T>(), lse_s.data<T>(), kl.data<T>(), N, C, P,
+                tau, g.data<T>(), need[0] ? dt.data<T>() : nullptr,
+                need[1] ? ds.data<T>() : nullptr, ops::cuda_stream());
+          });
+          return Grads{dt, ds};
+        });
+  }
   double total = 0;
   dispatch_float(t.dtype(), op, [&]<class T>() {
     kernels::cpu::kl_div_forward<T>(t.data<T>(), s.data<T>(), N, C, P, T(1.0 / tau),
@@ -142,10 +224,30 @@ Tensor mse(const Tensor& a, const Tensor& b) {
   ops::check_float_input(a, op, "a");
   ops::check_float_input(b, op, "b");
   check_same_device_dtype(a, b, op);
-  ops::require_cpu(a, op);
   XGD_CHECK(a.shape() == b.shape(), op, ": shapes differ: ", a.str(), " and ", b.str(),
             " (no broadcasting)");
   const int64_t n = a.numel();
+  if (a.device() == Device::CUDA) {
+    Tensor out = Tensor::empty({}, a.dtype(), a.device());  // n = 0: NaN, as the CPU
+    Tensor ws = cuda_workspace(n, a.device(), op);
+    dispatch_float(a.dtype(), op, [&]<class T>() {
+      cuda_table(op).of<T>().mse_forward(a.data<T>(), b.data<T>(), n, out.data<T>(), ws.raw_data(),
+                                         ops::cuda_stream());
+    });
+    Tensor as = a.detach(), bs = b.detach();
+    return record(out, op, {a, b}, [as, bs, n, op](const Tensor& g, const Need& need) {
+      Tensor da = need[0] ? Tensor::empty(as.shape(), as.dtype(), as.device()) : Tensor();
+      Tensor db = need[1] ? Tensor::empty(bs.shape(), bs.dtype(), bs.device()) : Tensor();
+      XGD_CHECK(g.device() == as.device(), op, ": gradient ", g.str(),
+                " is not on the inputs' device");
+      dispatch_float(as.dtype(), op, [&]<class T>() {
+        cuda_table(op).of<T>().mse_backward(as.data<T>(), bs.data<T>(), n, g.data<T>(),
+                                            need[0] ? da.data<T>() : nullptr,
+                                            need[1] ? db.data<T>() : nullptr, ops::cuda_stream());
+      });
+      return Grads{da, db};
+    });
+  }
   double total = 0;
   dispatch_float(a.dtype(), op, [&]<class T>() {
     total = kernels::cpu::squared_error_sum<T>(a.data<T>(), b.data<T>(), n);

@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "kernels/common/hd.h"
+#include "kernels/common/softmax.h"  // online_lse_step
 
 namespace xgd::kernels {
 
@@ -23,6 +24,19 @@ XGD_HD T ce_grad(T p, bool is_label, T scale) {
 template <class T>
 XGD_HD T kl_from_sums(T a, T s_t, T s_s, T m_t, T m_s) {
   return a / s_t - (m_t - m_s) - std::log(s_t / s_s);
+}
+// The same sums in one pass over the classes (the CUDA kernel reads each logit once): the
+// teacher's running max m_t, S_t and A are rescaled together when m_t grows (A is a sum of
+// e_t terms); the student's (m_s, S_s) is an online log-sum-exp. Start from the first class:
+// m = z, S = 1, A = z_t − z_s.
+template <class T>
+XGD_HD void kl_online_step(T zt, T zs, T& m_t, T& s_t, T& a, T& m_s, T& s_s) {
+  const T d = zt - m_t;
+  const T e = std::exp(d > T(0) ? -d : d);
+  s_t = d > T(0) ? s_t * e + T(1) : s_t + e;
+  a = d > T(0) ? a * e + (zt - zs) : a + e * (zt - zs);
+  m_t = d > T(0) ? zt : m_t;
+  online_lse_step(zs, m_s, s_s);
 }
 // d KL / d z_s,c through the student's log_softmax: p_s − p_t. `coef` is
 // dL · tau² / pixels · (1/tau): the loss's scale times dz/ds.

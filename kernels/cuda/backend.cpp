@@ -18,6 +18,10 @@
 #include "kernels/cuda/tensor.h"
 #include "kernels/cuda/optim.h"
 #include "kernels/cuda/cam.h"
+#include "kernels/cuda/dropout.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/random.h"
+#include "kernels/cuda/softmax.h"
 #include "kernels/cuda/runtime.h"
 
 namespace xgd::cuda {
@@ -55,6 +59,10 @@ void ensure_registered() {
     ops::register_cuda_kernels(&kernels::cuda::tensor_table());
     ops::register_cuda_kernels(&kernels::cuda::optim_table());
     ops::register_cuda_kernels(&kernels::cuda::cam_table());
+    ops::register_cuda_kernels(&kernels::cuda::softmax_table());
+    ops::register_cuda_kernels(&kernels::cuda::loss_table());
+    ops::register_cuda_kernels(&kernels::cuda::dropout_table());
+    ops::register_cuda_kernels(&kernels::cuda::random_table());
     return true;
   }();
   (void)done;

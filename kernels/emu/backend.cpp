@@ -22,6 +22,10 @@
 #include "kernels/cuda/tensor.h"
 #include "kernels/cuda/optim.h"
 #include "kernels/cuda/cam.h"
+#include "kernels/cuda/dropout.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/random.h"
+#include "kernels/cuda/softmax.h"
 
 namespace xgd::emu {
 
@@ -73,6 +77,10 @@ void install_as_cuda_backend() {
   ops::register_cuda_kernels(&kernels::cuda::tensor_table());
   ops::register_cuda_kernels(&kernels::cuda::optim_table());
   ops::register_cuda_kernels(&kernels::cuda::cam_table());
+  ops::register_cuda_kernels(&kernels::cuda::softmax_table());
+  ops::register_cuda_kernels(&kernels::cuda::loss_table());
+  ops::register_cuda_kernels(&kernels::cuda::dropout_table());
+  ops::register_cuda_kernels(&kernels::cuda::random_table());
 }
 
 MemoryStats memory_stats() {

@@ -110,6 +110,24 @@ inline constexpr ParityEntry kParityTable[] = {
     {"minmax_normalise", 0, 0, false, "exact min/max, IEEE sub and div"},
     {"minmax_normalise_backward", 2, 2, true,
      "Σ dy, Σ dy·y in double (chunked tree vs sequential), divided and rounded, added to dy/D"},
+    // softmax, losses, dropout, random fills (kernels/cuda/{softmax,loss,dropout,random}.cu).
+    // The class sums: both backends add C terms in T, in class order, the device with online
+    // rescaling (kernels/common/softmax.h); their tests add 2·C ulps for them (Higham's bound
+    // (C − 1)·eps per side), relative to the value and, for log-domain values that cancel,
+    // absolute in units of the logits' magnitude (tests/emu/softmax_parity_test.cpp, class_tol).
+    {"softmax", 4, 3, false, "expf 2 / exp 1 ulp + host 1, one product (+ 2·C for the sum)"},
+    {"log_softmax", 3, 3, false, "logf 1 / log 1 ulp + host 1, one subtraction (+ 2·C)"},
+    {"softmax_backward", 2, 2, false, "dy − dot, · y: 2 roundings (+ 2·C for the dot)"},
+    {"log_softmax_backward", 5, 4, false, "exp budget + 2 roundings (+ 2·C for Σ dy)"},
+    {"cross_entropy", 6, 5, false, "per pixel exp + log budgets + 2 roundings (+ 2·C)"},
+    {"cross_entropy_backward", 5, 4, false, "exp budget + 2 roundings (+ 2·C via lse)"},
+    {"kl_div", 8, 7, false, "two log-sum-exps and log(S_t/S_s): exp + 2 log budgets (+ 2·C)"},
+    {"kl_div_backward", 8, 7, false, "two exps (p_t, p_s) + 3 roundings (+ 2·C via lse, kl)"},
+    {"mse", 1, 1, true, "double accumulation of exact squares, one final rounding"},
+    {"mse_backward", 0, 0, false, "scale in double as the CPU, then IEEE sub and mul"},
+    {"dropout", 0, 0, false, "the same Philox words, integer compares, one IEEE product"},
+    {"uniform_fill", 0, 0, false, "the same Philox words, IEEE ops in double, rounded products"},
+    {"normal_fill", 1, 5, false, "CUDA log 1 + cos 2 ulp in double + host 1, then rounding to T"},
 };
 
 struct Tol {
