@@ -87,7 +87,8 @@ struct ChunkGeom {
 };
 
 // Pass 1: the arg-extrema of chunk blockIdx.x of image n → ws_val/ws_idx[(n·chunks + c)·2 + {0
-// min, 1 max}]. Tree over the block in shared memory; ties resolved by index, so exact.
+// min, 1 max}]. Tree over the block (a power of two <= kBlock threads) in shared memory; ties
+// resolved by index, so exact.
 template <class T>
 __global__ void minmax_partial_kernel(const T* __restrict__ x, ChunkGeom g, T* __restrict__ ws_val,
                                       int64_t* __restrict__ ws_idx) {
@@ -215,6 +216,13 @@ dim3 chunk_grid(const ChunkGeom& g) {
   const int64_t y = std::min<int64_t>({g.N, 65535, max_grid_blocks()});
   return dim3(static_cast<unsigned>(g.chunks), static_cast<unsigned>(y));
 }
+// Threads for reductions over `len` elements: a power of two from 32 (one warp) to kBlock, so
+// short rows (a 7×7 map) do not leave most of a 256-thread block idle.
+unsigned threads_for(int64_t len) {
+  unsigned t = 32;
+  while (t < kBlock && static_cast<int64_t>(t) < len) t *= 2;
+  return t;
+}
 unsigned row_grid(int64_t rows) {
   return static_cast<unsigned>(std::clamp<int64_t>(rows, 1, max_grid_blocks()));
 }
@@ -225,7 +233,7 @@ unsigned row_grid(int64_t rows) {
 template <class T>
 void cam_channel_mean(const T* g, int64_t rows, int64_t P, T* w, cudaStream_t s) {
   if (rows == 0) return;
-  XGD_LAUNCH(channel_mean_kernel<T>, row_grid(rows), kBlock, 0, s)
+  XGD_LAUNCH(channel_mean_kernel<T>, row_grid(rows), threads_for(P), 0, s)
   (g, rows, P, 1.0 / static_cast<double>(P), w);
   XGD_CHECK_LAUNCH();
 }
@@ -233,7 +241,7 @@ void cam_channel_mean(const T* g, int64_t rows, int64_t P, T* w, cudaStream_t s)
 template <class T>
 void gradcampp_weights(const T* a, const T* g, int64_t rows, int64_t P, T* w, cudaStream_t s) {
   if (rows == 0) return;
-  XGD_LAUNCH(gradcampp_kernel<T>, row_grid(rows), kBlock, 0, s)(a, g, rows, P, w);
+  XGD_LAUNCH(gradcampp_kernel<T>, row_grid(rows), threads_for(P), 0, s)(a, g, rows, P, w);
   XGD_CHECK_LAUNCH();
 }
 
@@ -241,11 +249,12 @@ template <class T>
 void cam_weighted_sum_relu(const T* a, const T* w, int64_t N, int64_t C, int64_t P, bool pixel,
                            T* m, cudaStream_t s) {
   if (N * P == 0) return;
-  if (pixel)
+  if (pixel) {
     XGD_LAUNCH((weighted_sum_relu_kernel<T, true>), grid_1d(N * P), kBlock, 0, s)(a, w, N, C, P, m);
-  else
+  } else {
     XGD_LAUNCH((weighted_sum_relu_kernel<T, false>), grid_1d(N * P), kBlock, 0, s)
-  (a, w, N, C, P, m);
+    (a, w, N, C, P, m);
+  }
   XGD_CHECK_LAUNCH();
 }
 
@@ -254,10 +263,13 @@ void cam_weighted_sum_relu_backward(const T* m, const T* dm, const T* w, int64_t
                                     int64_t P, bool pixel, T* da, cudaStream_t s) {
   const int64_t n = N * C * P;
   if (n == 0) return;
-  if (pixel) XGD_LAUNCH((weighted_sum_relu_backward_kernel<T, true>), grid_1d(n), kBlock, 0, s)
-  (m, dm, w, N, C, P, da);
-  else XGD_LAUNCH((weighted_sum_relu_backward_kernel<T, false>), grid_1d(n), kBlock, 0, s)(
-      m, dm, w, N, C, P, da);
+  if (pixel) {
+    XGD_LAUNCH((weighted_sum_relu_backward_kernel<T, true>), grid_1d(n), kBlock, 0, s)
+    (m, dm, w, N, C, P, da);
+  } else {
+    XGD_LAUNCH((weighted_sum_relu_backward_kernel<T, false>), grid_1d(n), kBlock, 0, s)
+    (m, dm, w, N, C, P, da);
+  }
   XGD_CHECK_LAUNCH();
 }
 
@@ -266,9 +278,10 @@ void minmax_normalise(const T* x, int64_t N, int64_t P, T eps, T* out, int64_t* 
                       int64_t* ws_idx, cudaStream_t s) {
   if (N == 0 || P == 0) return;
   const ChunkGeom g = chunk_geom(N, P);
-  XGD_LAUNCH(minmax_partial_kernel<T>, chunk_grid(g), kBlock, 0, s)(x, g, ws_val, ws_idx);
+  XGD_LAUNCH(minmax_partial_kernel<T>, chunk_grid(g), threads_for(g.len), 0, s)
+  (x, g, ws_val, ws_idx);
   XGD_CHECK_LAUNCH();
-  XGD_LAUNCH(minmax_apply_kernel<T>, chunk_grid(g), kBlock, 0, s)
+  XGD_LAUNCH(minmax_apply_kernel<T>, chunk_grid(g), threads_for(g.len), 0, s)
   (x, g, eps, ws_val, ws_idx, out, index);
   XGD_CHECK_LAUNCH();
 }
@@ -278,9 +291,11 @@ void minmax_normalise_backward(const T* x, const int64_t* index, const T* dy, in
                                T eps, T* dx, double* ws, cudaStream_t s) {
   if (N == 0 || P == 0) return;
   const ChunkGeom g = chunk_geom(N, P);
-  XGD_LAUNCH(minmax_bwd_partial_kernel<T>, chunk_grid(g), kBlock, 0, s)(x, index, dy, g, eps, ws);
+  XGD_LAUNCH(minmax_bwd_partial_kernel<T>, chunk_grid(g), threads_for(g.len), 0, s)
+  (x, index, dy, g, eps, ws);
   XGD_CHECK_LAUNCH();
-  XGD_LAUNCH(minmax_bwd_apply_kernel<T>, chunk_grid(g), kBlock, 0, s)(x, index, dy, g, eps, ws, dx);
+  XGD_LAUNCH(minmax_bwd_apply_kernel<T>, chunk_grid(g), threads_for(g.len), 0, s)
+  (x, index, dy, g, eps, ws, dx);
   XGD_CHECK_LAUNCH();
 }
 

@@ -122,7 +122,7 @@ TEST_F(CamParity, ChannelWeights) {
 TEST_F(CamParity, ChannelWeightsGridStride) {
   XGD_REQUIRE_DEVICE();
   gpu::set_max_grid_blocks(2);  // up to 66 rows over 2 blocks
-  channel_weight_cases<double>();
+  channel_weight_cases<float>();
 }
 
 template <class T>
