@@ -51,9 +51,9 @@ template <class T>
   return ::testing::AssertionFailure() << bad << " of " << got.size() << " differ:" << msg.str();
 }
 
-// Sizes: one element, inside the first counter, one counter, ends mid-counter, a block of
-// counters ±1 (256 threads × 4 elements), several blocks.
-constexpr int64_t kSizes[] = {1, 3, 4, 5, 1023, 1024, 1025, 4099};
+// Sizes: one element, inside the first counter, ends mid-counter, a block of counters ±1
+// (256 threads × 4 elements), several blocks.
+constexpr int64_t kSizes[] = {1, 3, 5, 1023, 1025, 4099};
 struct Stream {
   uint64_t seed, first;
 };
@@ -69,7 +69,7 @@ template <class T>
 void dropout_cases() {
   for (int64_t n : kSizes)
     for (const Stream& st : kStreams)
-      for (double p : {0.1, 0.5, 0.9}) {
+      for (double p : {0.1, 0.9}) {
         const std::string what = "n " + std::to_string(n) + " seed " + std::to_string(st.seed) +
                                  " first " + std::to_string(st.first) + " p " + std::to_string(p);
         const uint32_t threshold = kernels::dropout_threshold(p);
