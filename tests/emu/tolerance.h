@@ -83,7 +83,8 @@ inline constexpr ParityEntry kParityTable[] = {
     {"batch_norm_update_running", 0, 0, false, "same double ops, kept unfused (bn_mul)"},
     {"batch_norm_backward", 4, 4, false,
      "the per-channel sums (double, order differs) are rounded to T in mean(dy) and k, then "
-     "cancel in dy - mean(dy) - (x - mean)·k: the test scales rtol by max|reference| as atol"},
+     "cancel in dy - mean(dy) - (x - mean)·k: the tests scale rtol by max|reference| as atol "
+     "(engine tests of training mode: by max|x|·max|invstd·w|, alpha and beta being 1 ulp off)"},
     {"gemm", 2, 2, false,
      "T accumulation (FMA on the GPU) in another order than the CPU's: per product term; the "
      "test uses atol = rtol · K · max|op(A)| · max|op(B)| (the classic K·eps bound)"},
