@@ -1,28 +1,11 @@
 // The CUDA backend's registration with the engine: the runtime as Device::CUDA's memory and
 // copies, and one kernel table per op family for the ops' dispatch. This file is the bridge
 // kernels/cuda -> engine (the engine itself never references CUDA: it builds without it).
-// A new op family adds its table here with one register_cuda_kernels line.
+// A new op family adds its table in kernels/cuda/tables.h.
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
-#include "kernels/cuda/conv.h"
-#include "kernels/cuda/conv_depthwise.h"
-#include "kernels/cuda/pointwise.h"
-#include "kernels/cuda/pool.h"
-#include "kernels/cuda/linear.h"
-#include "kernels/cuda/norm.h"
-#include "kernels/cuda/pointwise.h"
-#include "kernels/cuda/reduce.h"
-#include "kernels/cuda/interpolate.h"
-#include "kernels/cuda/pointwise.h"
-#include "kernels/cuda/shape_ops.h"
-#include "kernels/cuda/tensor.h"
-#include "kernels/cuda/optim.h"
-#include "kernels/cuda/cam.h"
-#include "kernels/cuda/dropout.h"
-#include "kernels/cuda/loss.h"
-#include "kernels/cuda/random.h"
-#include "kernels/cuda/softmax.h"
 #include "kernels/cuda/runtime.h"
+#include "kernels/cuda/tables.h"  // the op families' kernel tables
 
 namespace xgd::cuda {
 
@@ -47,22 +30,7 @@ void ensure_registered() {
     static CudaRuntime runtime;
     register_runtime(Device::CUDA, &runtime);
     ops::register_cuda_stream(&cuda::stream);
-    ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
-    ops::register_cuda_kernels(&kernels::cuda::conv_table());
-    ops::register_cuda_kernels(&kernels::cuda::depthwise_table());
-    ops::register_cuda_kernels(&kernels::cuda::pool_table());
-    ops::register_cuda_kernels(&kernels::cuda::reduce_table());
-    ops::register_cuda_kernels(&kernels::cuda::norm_table());
-    ops::register_cuda_kernels(&kernels::cuda::linear_table());
-    ops::register_cuda_kernels(&kernels::cuda::interpolate_table());
-    ops::register_cuda_kernels(&kernels::cuda::shape_ops_table());
-    ops::register_cuda_kernels(&kernels::cuda::tensor_table());
-    ops::register_cuda_kernels(&kernels::cuda::optim_table());
-    ops::register_cuda_kernels(&kernels::cuda::cam_table());
-    ops::register_cuda_kernels(&kernels::cuda::softmax_table());
-    ops::register_cuda_kernels(&kernels::cuda::loss_table());
-    ops::register_cuda_kernels(&kernels::cuda::dropout_table());
-    ops::register_cuda_kernels(&kernels::cuda::random_table());
+    kernels::cuda::register_kernel_tables();
     return true;
   }();
   (void)done;

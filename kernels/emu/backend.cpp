@@ -8,24 +8,7 @@
 
 #include "engine/ops/op_util.h"
 #include "engine/tensor.h"
-#include "kernels/cuda/conv.h"
-#include "kernels/cuda/conv_depthwise.h"
-#include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
-#include "kernels/cuda/pool.h"
-#include "kernels/cuda/linear.h"
-#include "kernels/cuda/norm.h"
-#include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
-#include "kernels/cuda/reduce.h"
-#include "kernels/cuda/interpolate.h"
-#include "kernels/cuda/pointwise.h"  // XGD_EMU: the emulated launchers
-#include "kernels/cuda/shape_ops.h"
-#include "kernels/cuda/tensor.h"
-#include "kernels/cuda/optim.h"
-#include "kernels/cuda/cam.h"
-#include "kernels/cuda/dropout.h"
-#include "kernels/cuda/loss.h"
-#include "kernels/cuda/random.h"
-#include "kernels/cuda/softmax.h"
+#include "kernels/cuda/tables.h"  // the op families' kernel tables
 
 namespace xgd::emu {
 
@@ -65,22 +48,7 @@ void install_as_cuda_backend() {
   static EmuRuntime runtime;
   register_runtime(Device::CUDA, &runtime);
   ops::register_cuda_stream(nullptr);  // launches are synchronous: any stream will do
-  ops::register_cuda_kernels(&kernels::cuda::pointwise_table());
-  ops::register_cuda_kernels(&kernels::cuda::conv_table());
-  ops::register_cuda_kernels(&kernels::cuda::depthwise_table());
-  ops::register_cuda_kernels(&kernels::cuda::pool_table());
-  ops::register_cuda_kernels(&kernels::cuda::reduce_table());
-  ops::register_cuda_kernels(&kernels::cuda::norm_table());
-  ops::register_cuda_kernels(&kernels::cuda::linear_table());
-  ops::register_cuda_kernels(&kernels::cuda::interpolate_table());
-  ops::register_cuda_kernels(&kernels::cuda::shape_ops_table());
-  ops::register_cuda_kernels(&kernels::cuda::tensor_table());
-  ops::register_cuda_kernels(&kernels::cuda::optim_table());
-  ops::register_cuda_kernels(&kernels::cuda::cam_table());
-  ops::register_cuda_kernels(&kernels::cuda::softmax_table());
-  ops::register_cuda_kernels(&kernels::cuda::loss_table());
-  ops::register_cuda_kernels(&kernels::cuda::dropout_table());
-  ops::register_cuda_kernels(&kernels::cuda::random_table());
+  kernels::cuda::register_kernel_tables();
 }
 
 MemoryStats memory_stats() {
