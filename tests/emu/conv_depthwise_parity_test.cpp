@@ -25,15 +25,6 @@ namespace cpu = kernels::cpu;
 namespace gpu = kernels::cuda;
 using cpu::ConvGeom;
 
-template <class T>
-std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
-
 // The depthwise sums accumulate in T on both backends: the table's reduction atol
 // (2 · terms · eps(double) · max_abs) taken at T's epsilon (tests/emu/tolerance.h).
 template <class T>

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,7 @@
 #else
 #include "kernels/emu/emu.h"
 #endif
+#include "engine/tensor.h"
 #include "kernels/cuda/check.h"
 
 namespace xgd::test {
@@ -21,6 +23,21 @@ namespace xgd::test {
 bool device_present(std::string* why);
 // Makes the engine's Device::CUDA the real backend (gpu) or the emulator (emu).
 void use_cuda_backend();
+
+// Test inputs: uniform in [lo, hi), reproducible from the seed.
+template <class T>
+std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  std::vector<T> v(n);
+  for (auto& x : v) x = static_cast<T>(u(rng));
+  return v;
+}
+inline Tensor random_tensor(const Shape& shape, DType dtype, double lo, double hi, uint64_t seed) {
+  const std::vector<double> v =
+      random_vec<double>(static_cast<size_t>(shape_numel(shape)), lo, hi, seed);
+  return Tensor::from_vector(v, shape, dtype);
+}
 
 // Device memory for the raw-kernel tests; fresh memory reads NaN under the emulator.
 template <class T>

@@ -29,15 +29,6 @@ namespace {
 namespace cpu = kernels::cpu;
 namespace gpu = kernels::cuda;
 
-template <class T>
-std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
-
 // Element-wise equality of the bits (NaN, ±0 included), reporting the first few differences.
 template <class T>
 ::testing::AssertionResult same_bits(const std::vector<T>& got, const std::vector<T>& want) {

@@ -22,11 +22,7 @@ namespace xgd::test {
 namespace {
 
 Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(-1, 1);
-  std::vector<double> v(shape_numel(shape));
-  for (auto& x : v) x = u(rng);
-  return Tensor::from_vector(v, shape, dtype);
+  return test::random_tensor(shape, dtype, -1, 1, seed);
 }
 
 struct Result {

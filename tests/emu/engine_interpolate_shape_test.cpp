@@ -24,11 +24,7 @@ namespace {
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
 Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(-2, 2);
-  std::vector<double> v(shape_numel(shape));
-  for (auto& x : v) x = u(rng);
-  return Tensor::from_vector(v, shape, dtype);
+  return test::random_tensor(shape, dtype, -2, 2, seed);
 }
 
 struct Result {

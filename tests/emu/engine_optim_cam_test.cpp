@@ -20,14 +20,6 @@
 namespace xgd::test {
 namespace {
 
-Tensor random_tensor(const Shape& shape, DType dtype, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<double> v(shape_numel(shape));
-  for (auto& x : v) x = u(rng);
-  return Tensor::from_vector(v, shape, dtype);
-}
-
 class EngineOptimCamCuda : public ::testing::TestWithParam<DType> {
  protected:
   void SetUp() override {

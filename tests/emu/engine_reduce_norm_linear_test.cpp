@@ -25,13 +25,6 @@ namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-Tensor random_tensor(const Shape& shape, DType dtype, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<double> v(shape_numel(shape));
-  for (auto& x : v) x = u(rng);
-  return Tensor::from_vector(v, shape, dtype);
-}
 // Small integers: ties for max/min.
 Tensor tie_tensor(const Shape& shape, DType dtype, uint64_t seed) {
   std::mt19937_64 rng(seed);

@@ -21,14 +21,6 @@ namespace {
 
 using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
 
-Tensor random_tensor(const Shape& shape, DType dtype, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<double> v(shape_numel(shape));
-  for (auto& x : v) x = u(rng);
-  return Tensor::from_vector(v, shape, dtype);
-}
-
 Tensor labels_tensor(const Shape& shape, int64_t C, int64_t ignore_every, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<double> v(shape_numel(shape));

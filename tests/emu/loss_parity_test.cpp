@@ -25,15 +25,6 @@ namespace cpu = kernels::cpu;
 namespace gpu = kernels::cuda;
 
 template <class T>
-std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
-
-template <class T>
 double eps_of() {
   return double(std::numeric_limits<T>::epsilon());
 }

@@ -29,15 +29,6 @@ using cpu::BatchNormGeometry;
 // (N·HW >= 8192 with few channels: 3 chunks); more channels than a few blocks.
 const BatchNormGeometry kShapes[] = {{2, 3, 35}, {5, 7, 1}, {1, 4, 2}, {2, 1, 4200}, {2, 9, 9}};
 
-template <class T>
-std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
-
 std::string name(const BatchNormGeometry& g) {
   std::string s = "(N, C, HW) = (";
   for (int64_t v : {g.n, g.c, g.hw}) {

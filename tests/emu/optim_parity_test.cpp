@@ -26,15 +26,6 @@ namespace gpu = kernels::cuda;
 constexpr int64_t kSizes[] = {1, 7, 255, 256, 257, 1000, 4099};
 
 template <class T>
-std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
-
-template <class T>
 void expect_parity(const std::string& op, const std::vector<T>& device, const std::vector<T>& host,
                    const std::string& what) {
   Tol tol = parity_tolerance(op, std::is_same_v<T, double>);

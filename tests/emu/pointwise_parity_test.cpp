@@ -28,15 +28,6 @@ using cpu::UnaryOp;
 // Sizes: one element, odd, one block minus/exactly/plus one (256-thread blocks), several blocks.
 constexpr int64_t kSizes[] = {1, 7, 255, 256, 257, 1000, 4099};
 
-template <class T>
-std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
-
 // Sets every 13th element to one of `specials` (exact bounds, zeros), in turn.
 template <class T>
 void sprinkle(std::vector<T>& v, std::initializer_list<double> specials) {

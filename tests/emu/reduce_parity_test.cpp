@@ -45,14 +45,6 @@ const Case kCases[] = {
     {{}, {}},                      // a scalar
 };
 
-template <class T>
-std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
 // Small integers: many ties for max/min and their even split.
 template <class T>
 std::vector<T> tie_vec(size_t n, uint64_t seed) {

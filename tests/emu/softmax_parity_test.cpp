@@ -22,15 +22,6 @@ namespace {
 namespace cpu = kernels::cpu;
 namespace gpu = kernels::cuda;
 
-template <class T>
-std::vector<T> random_vec(size_t n, double lo, double hi, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<double> u(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = static_cast<T>(u(rng));
-  return v;
-}
-
 // The op's per-element budget plus 2·C ulps for the class sums (both backends add C terms in
 // T: (C − 1)·eps each, Higham), relative and absolute in units of `scale` (1 for
 // probabilities and gradients of unit upstream, 1 + max|x| for log-domain values, where the
