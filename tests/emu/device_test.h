@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -37,6 +38,31 @@ inline Tensor random_tensor(const Shape& shape, DType dtype, double lo, double h
   const std::vector<double> v =
       random_vec<double>(static_cast<size_t>(shape_numel(shape)), lo, hi, seed);
   return Tensor::from_vector(v, shape, dtype);
+}
+
+// An engine op (or graph) under test, inputs -> output.
+using OpFn = std::function<Tensor(const std::vector<Tensor>&)>;
+struct OpResult {
+  Tensor out;
+  std::vector<Tensor> grads;  // on the CPU
+};
+// f on copies of `inputs` on `device`, then backward with `grad`; everything returned on the CPU.
+// Expects the output and every input's gradient on `device`.
+inline OpResult run_op(const OpFn& f, const std::vector<Tensor>& inputs, const Tensor& grad,
+                       Device device) {
+  std::vector<Tensor> in;
+  for (const Tensor& t : inputs) in.push_back(t.to(device).detach().requires_grad_());
+  Tensor out = f(in);
+  EXPECT_EQ(out.device(), device) << "result of an op on " << device_name(device);
+  out.backward(grad.to(device));
+  OpResult r{out.detach().to(Device::CPU), {}};
+  for (const Tensor& t : in) {
+    EXPECT_TRUE(t.grad().defined()) << "no gradient on " << device_name(device);
+    if (!t.grad().defined()) continue;
+    EXPECT_EQ(t.grad().device(), device) << "gradient of an input on " << device_name(device);
+    r.grads.push_back(t.grad().to(Device::CPU));
+  }
+  return r;
 }
 
 // Device memory for the raw-kernel tests; fresh memory reads NaN under the emulator.

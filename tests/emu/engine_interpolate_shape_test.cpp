@@ -21,32 +21,10 @@
 namespace xgd::test {
 namespace {
 
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+using Fn = OpFn;
 
 Tensor random_tensor(const Shape& shape, DType dtype, uint64_t seed) {
   return test::random_tensor(shape, dtype, -2, 2, seed);
-}
-
-struct Result {
-  Tensor out;
-  std::vector<Tensor> grads;  // on the CPU
-};
-
-// f on copies of `inputs` on `device`, then backward with `grad`; everything returned on the CPU.
-Result run(const Fn& f, const std::vector<Tensor>& inputs, const Tensor& grad, Device device) {
-  std::vector<Tensor> in;
-  for (const Tensor& t : inputs) in.push_back(t.to(device).detach().requires_grad_());
-  Tensor out = f(in);
-  EXPECT_EQ(out.device(), device) << "result of an op on " << device_name(device);
-  out.backward(grad.to(device));
-  Result r{out.detach().to(Device::CPU), {}};
-  for (const Tensor& t : in) {
-    EXPECT_TRUE(t.grad().defined()) << "no gradient on " << device_name(device);
-    if (!t.grad().defined()) continue;
-    EXPECT_EQ(t.grad().device(), device) << "gradient of an input on " << device_name(device);
-    r.grads.push_back(t.grad().to(Device::CPU));
-  }
-  return r;
 }
 
 // The op on CUDA against the op on the CPU, forward and every input's gradient, within the
@@ -54,8 +32,8 @@ Result run(const Fn& f, const std::vector<Tensor>& inputs, const Tensor& grad, D
 void check(const std::string& op, const Fn& f, const std::vector<Tensor>& inputs) {
   Tensor probe = f(inputs);
   Tensor grad = random_tensor(probe.shape(), probe.dtype(), 99);
-  Result c = run(f, inputs, grad, Device::CPU);
-  Result d = run(f, inputs, grad, Device::CUDA);
+  OpResult c = run_op(f, inputs, grad, Device::CPU);
+  OpResult d = run_op(f, inputs, grad, Device::CUDA);
   Tol t = parity_tolerance(op, probe.dtype() == DType::F64);
   EXPECT_ALL_CLOSE(d.out, c.out, t.atol, t.rtol) << op << " forward, " << probe.str();
   ASSERT_EQ(d.grads.size(), c.grads.size());

@@ -22,35 +22,15 @@ void PrintTo(DType t, std::ostream* os) {
 namespace xgd::test {
 namespace {
 
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-struct Result {
-  Tensor out;
-  std::vector<Tensor> grads;  // on the CPU
-};
-
-// f on copies of `inputs` on `device`, then backward with `grad`; everything returned on the CPU.
-Result run(const Fn& f, const std::vector<Tensor>& inputs, const Tensor& grad, Device device) {
-  std::vector<Tensor> in;
-  for (const Tensor& t : inputs) in.push_back(t.to(device).detach().requires_grad_());
-  Tensor out = f(in);
-  EXPECT_EQ(out.device(), device) << "result of an op on " << device_name(device);
-  out.backward(grad.to(device));
-  Result r{out.detach().to(Device::CPU), {}};
-  for (const Tensor& t : in) {
-    EXPECT_EQ(t.grad().device(), device) << "gradient of an input on " << device_name(device);
-    r.grads.push_back(t.grad().to(Device::CPU));
-  }
-  return r;
-}
+using Fn = OpFn;
 
 // Compares the op on CUDA with the op on the CPU. Gradients pass through sum_to and the
 // backward formulas (products of IEEE-exact ops and the op's own derivative).
 void check(const std::string& op, const Fn& f, const std::vector<Tensor>& inputs) {
   Tensor probe = f(inputs);
   Tensor grad = random_tensor(probe.shape(), probe.dtype(), -1, 1, 99);
-  Result c = run(f, inputs, grad, Device::CPU);
-  Result d = run(f, inputs, grad, Device::CUDA);
+  OpResult c = run_op(f, inputs, grad, Device::CPU);
+  OpResult d = run_op(f, inputs, grad, Device::CUDA);
   const bool f64 = probe.dtype() == DType::F64;
   Tol t = parity_tolerance(op, f64);
   EXPECT_ALL_CLOSE(d.out, c.out, t.atol, t.rtol) << op << " forward, " << probe.str();

@@ -19,27 +19,7 @@
 namespace xgd::test {
 namespace {
 
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-struct Result {
-  Tensor out;
-  std::vector<Tensor> grads;  // on the CPU
-};
-
-// f on copies of `inputs` on `device`, then backward with `grad`; everything returned on the CPU.
-Result run(const Fn& f, const std::vector<Tensor>& inputs, const Tensor& grad, Device device) {
-  std::vector<Tensor> in;
-  for (const Tensor& t : inputs) in.push_back(t.to(device).detach().requires_grad_());
-  Tensor out = f(in);
-  EXPECT_EQ(out.device(), device) << "result of an op on " << device_name(device);
-  out.backward(grad.to(device));
-  Result r{out.detach().to(Device::CPU), {}};
-  for (const Tensor& t : in) {
-    EXPECT_EQ(t.grad().device(), device) << "gradient of an input on " << device_name(device);
-    r.grads.push_back(t.grad().to(Device::CPU));
-  }
-  return r;
-}
+using Fn = OpFn;
 
 // The tolerance of `op` over sums of `terms` terms of magnitude <= max_term; accumulate_in_t:
 // both backends sum in T (the depthwise rows), so the table's atol is taken at T's epsilon.
@@ -60,8 +40,8 @@ struct Check {
 void check(const Check& c, const Fn& f, const std::vector<Tensor>& inputs) {
   Tensor probe = f(inputs);
   Tensor grad = random_tensor(probe.shape(), probe.dtype(), -1, 1, 99);
-  Result h = run(f, inputs, grad, Device::CPU);
-  Result d = run(f, inputs, grad, Device::CUDA);
+  OpResult h = run_op(f, inputs, grad, Device::CPU);
+  OpResult d = run_op(f, inputs, grad, Device::CUDA);
   EXPECT_ALL_CLOSE(d.out, h.out, c.out.atol, c.out.rtol) << c.op << " forward, " << probe.str();
   for (size_t i = 0; i < inputs.size(); ++i)
     EXPECT_ALL_CLOSE(d.grads[i], h.grads[i], c.grads[i].atol, c.grads[i].rtol)
