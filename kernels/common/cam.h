@@ -13,37 +13,21 @@
 
 namespace xgd::kernels {
 
-// a·b rounded on its own (no FMA contraction with a following add).
-XGD_HD float cam_mul_rn(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-XGD_HD double cam_mul_rn(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
 // GradCAM++'s per-pixel term relu(g)·a_ij, a_ij = g² / (2g² + Σ_hw(A)·g³ + 1e-6), in the order
 // and with the roundings of the composite it replaces (0 where g = 0: the package's
 // np.where(grads != 0, aij, 0)). sum_a: Σ_hw A of the channel, rounded to T.
 template <class T>
 XGD_HD T gradcampp_term(T g, T sum_a) {
   const T g2 = g * g, g3 = g2 * g;
-  const T den = (cam_mul_rn(g2, T(2)) + cam_mul_rn(sum_a, g3)) + T(1e-6);
-  return cam_mul_rn(relu_fwd(g), g2 / den);  // rounded before the caller's sum (no FMA)
+  const T den = (mul_rn(g2, T(2)) + mul_rn(sum_a, g3)) + T(1e-6);
+  return mul_rn(relu_fwd(g), g2 / den);  // rounded before the caller's sum (no FMA)
 }
 
 // acc + w·a in double (the product of two floats is exact in double; in double, one rounding
 // each for the product and the sum, as mul-then-sum).
 template <class T>
 XGD_HD double cam_accumulate(double acc, T w, T a) {
-  return acc + cam_mul_rn(static_cast<double>(w), static_cast<double>(a));
+  return acc + mul_rn(static_cast<double>(w), static_cast<double>(a));
 }
 
 // ---- minmax_normalise: per image (x − lo) / (hi − lo + eps), lo/hi the first arg-extrema.

@@ -7,24 +7,6 @@
 
 namespace xgd::kernels {
 
-// a·b rounded on its own: nvcc would otherwise contract a·b + c into one FMA on the device,
-// while the CPU build (no FMA) rounds twice; keeping the product apart makes the backends agree
-// bit for bit.
-XGD_HD float bn_mul(float a, float b) {
-#if defined(__CUDA_ARCH__)
-  return __fmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-XGD_HD double bn_mul(double a, double b) {
-#if defined(__CUDA_ARCH__)
-  return __dmul_rn(a, b);
-#else
-  return a * b;
-#endif
-}
-
 XGD_HD double bn_invstd(double var, double eps) {
   return 1.0 / std::sqrt(var + eps);
 }
@@ -37,12 +19,12 @@ XGD_HD T bn_alpha(T invstd, T weight) {
 }
 template <class T>
 XGD_HD T bn_beta(T mean, T alpha, T bias) {
-  return bias - bn_mul(mean, alpha);
+  return bias - mul_rn(mean, alpha);
 }
 // y = x·alpha + beta.
 template <class T>
 XGD_HD T bn_apply(T x, T alpha, T beta) {
-  return bn_mul(x, alpha) + beta;
+  return mul_rn(x, alpha) + beta;
 }
 
 // Training-mode input gradient (through the batch mean and variance):
@@ -50,14 +32,14 @@ XGD_HD T bn_apply(T x, T alpha, T beta) {
 // Eval mode (fixed running stats) is dy · invstd·w: the same formula with mean_dy = k = 0.
 template <class T>
 XGD_HD T bn_train_dx(T dy, T x, T mean, T mean_dy, T k, T scale) {
-  return (dy - mean_dy - bn_mul(x - mean, k)) * scale;
+  return (dy - mean_dy - mul_rn(x - mean, k)) * scale;
 }
 
 // Running-stat update, PyTorch's momentum convention: r = (1 - m)·r + m·stat.
 template <class T>
 XGD_HD T bn_running_update(T running, double stat, double momentum) {
-  return static_cast<T>(bn_mul(1.0 - momentum, static_cast<double>(running)) +
-                        bn_mul(momentum, stat));
+  return static_cast<T>(mul_rn(1.0 - momentum, static_cast<double>(running)) +
+                        mul_rn(momentum, stat));
 }
 
 }  // namespace xgd::kernels

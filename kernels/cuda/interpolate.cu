@@ -16,13 +16,6 @@ namespace xgd::kernels::cuda {
 XGD_CUDA_ABI_BEGIN
 namespace {
 
-XGD_DEVICE float mul_rn(float a, float b) {
-  return __fmul_rn(a, b);
-}
-XGD_DEVICE double mul_rn(double a, double b) {
-  return __dmul_rn(a, b);
-}
-
 // The geometry as the kernels read it: sizes in the index type I (uint32 when every flat index
 // fits: cheaper division on the GPU), scales already in T as the CPU computes them.
 template <class T, class I>

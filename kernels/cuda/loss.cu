@@ -22,14 +22,6 @@ namespace xgd::kernels::cuda {
 XGD_CUDA_ABI_BEGIN
 namespace {
 
-// x·s rounded once (no FMA contraction with a following add), as the CPU computes it.
-XGD_DEVICE float mul_rn(float a, float b) {
-  return __fmul_rn(a, b);
-}
-XGD_DEVICE double mul_rn(double a, double b) {
-  return __dmul_rn(a, b);
-}
-
 // Per-block partials in the workspace: G sums, G counts, G first-bad indices.
 struct Partials {
   double* sum;

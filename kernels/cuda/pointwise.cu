@@ -18,13 +18,6 @@ namespace {
 using cpu::kMaxDims;
 
 // ---------------------------------------------------------------- per-element functors
-// Structs rather than lambdas, so nvcc needs no --extended-lambda.
-XGD_DEVICE float mul_rn(float a, float b) {
-  return __fmul_rn(a, b);
-}  // no FMA contraction
-XGD_DEVICE double mul_rn(double a, double b) {
-  return __dmul_rn(a, b);
-}
 
 template <class T>
 struct AddF {

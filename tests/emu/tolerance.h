@@ -79,8 +79,8 @@ inline constexpr ParityEntry kParityTable[] = {
      "double: Welford + Chan merges vs the CPU's two passes, a few roundings apart; the "
      "reduction atol covers the order (compare in double, f64 = true)"},
     {"batch_norm_eval_stats", 0, 0, false, "copy and 1/sqrt(v + eps): IEEE ops"},
-    {"batch_norm_forward", 0, 0, false, "x·alpha + beta kept unfused (bn_mul), as the CPU"},
-    {"batch_norm_update_running", 0, 0, false, "same double ops, kept unfused (bn_mul)"},
+    {"batch_norm_forward", 0, 0, false, "x·alpha + beta kept unfused (mul_rn), as the CPU"},
+    {"batch_norm_update_running", 0, 0, false, "same double ops, kept unfused (mul_rn)"},
     {"batch_norm_backward", 4, 4, false,
      "the per-channel sums (double, order differs) are rounded to T in mean(dy) and k, then "
      "cancel in dy - mean(dy) - (x - mean)·k: the tests scale rtol by max|reference| as atol "
